@@ -1,0 +1,40 @@
+"""The ``paperfeed`` command. Thin: each command parses its arguments and calls the library.
+
+Command groups for each feature live in their own module here and are added at the bottom.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from paperfeed.cli.context import AppContext
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              envvar="PAPERFEED_CONFIG", help="TOML settings file (keys as in Settings, e.g. database_url).")
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+@click.version_option(package_name="paperfeed")
+@click.pass_context
+def cli(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
+    """paperfeed: a self-hostable Daily Papers hub.
+
+    Settings come from PAPERFEED_* environment variables and an optional --config TOML file.
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = AppContext(config_file)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def main() -> None:
+    cli(prog_name="paperfeed")
+
+
+from paperfeed.cli import core  # noqa: E402  (commands register on the group)
+
+core.register(cli)

@@ -1,0 +1,180 @@
+"""Core commands: init, import, export, stats, days, serve, db."""
+
+from __future__ import annotations
+
+import sys
+
+from pathlib import Path
+
+import click
+
+from paperfeed.cli.context import AppContext, pass_app
+from paperfeed.ingest.formats import PARSERS
+from paperfeed.ingest.importer import ImportReport, import_file
+
+
+def register(cli: click.Group) -> None:
+    for command in (init, import_cmd, export, stats, days, serve, db):
+        cli.add_command(command)
+
+
+def print_report(report: ImportReport) -> None:
+    for err in report.errors:
+        click.echo(f"  skipped {err.where}: {err.reason}", err=True)
+    if report.skipped > len(report.errors):
+        click.echo(f"  ... and {report.skipped - len(report.errors)} more skipped", err=True)
+    click.echo(report.summary())
+
+
+def run_imports(app: AppContext, files, fmt: str | None, progress: bool) -> ImportReport:
+    total = ImportReport()
+    for path in files:
+        total.merge(import_file(app.db, path, fmt=fmt, progress=progress))
+    return total
+
+
+@click.command()
+@click.option("--demo", "demo_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Import these files once, on the first init only (used by `make run`).")
+@pass_app
+def init(app: AppContext, demo_files: tuple[str, ...]) -> None:
+    """Create or migrate the database, and import demo data on first run."""
+    from paperfeed.store.papers import get_state, set_state
+
+    db = app.db  # opening migrates
+    with db.session() as session:
+        done = get_state(session, "demo_import")
+    if demo_files and not done:
+        report = run_imports(app, demo_files, None, progress=sys.stderr.isatty())
+        print_report(report)
+        with db.session() as session:
+            set_state(session, "demo_import", {"files": [Path(f).name for f in demo_files], "read": report.read})
+    click.echo(f"database ready: {app.settings.resolved_database_url}")
+
+
+@click.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(sorted(PARSERS)), help="Input format (default: detected from content).")
+@click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: when on a terminal).")
+@pass_app
+def import_cmd(app: AppContext, files: tuple[str, ...], fmt: str | None, progress: bool | None) -> None:
+    """Import papers from FILES (plain or .gz; '-' for stdin).
+
+    Formats: arXiv bulk snapshot JSONL, paperfeed JSONL, and the others listed under
+    --format. Malformed records are skipped and reported; the rest import. Exits non-zero
+    only when nothing could be read.
+    """
+    show = sys.stderr.isatty() if progress is None else progress
+    report = run_imports(app, files, fmt, show)
+    print_report(report)
+    if report.read == 0:
+        raise SystemExit(1)
+
+
+@click.command()
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only papers submitted or announced on or after this day.")
+@click.option("--out", type=click.Path(dir_okay=False, allow_dash=True), default="-", show_default=True,
+              help="Output file ('-' for stdout).")
+@pass_app
+def export(app: AppContext, since, out: str) -> None:
+    """Export papers as paperfeed JSONL, which `paperfeed import` reads back exactly."""
+    from paperfeed.store.export import iter_export_lines
+
+    since_day = since.date() if since else None
+    sink = sys.stdout.buffer if out == "-" else open(out, "wb")
+    try:
+        with app.db.session() as session:
+            for line in iter_export_lines(session, since_day):
+                sink.write(line)
+    finally:
+        if sink is not sys.stdout.buffer:
+            sink.close()
+        else:
+            sink.flush()
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def stats(app: AppContext, as_json: bool) -> None:
+    """Show counts: papers, days, entries, sources and database size."""
+    import dataclasses
+    import json
+
+    from paperfeed.store.feed import instance_stats
+
+    with app.db.session() as session:
+        info = dataclasses.asdict(instance_stats(session))
+    info["database_bytes"] = _database_size(app)
+    if as_json:
+        click.echo(json.dumps(info, default=str, indent=2))
+        return
+    click.echo(f"papers:    {info['papers']}")
+    click.echo(f"days:      {info['days']} ({info['first_day']} .. {info['last_day']})")
+    click.echo(f"entries:   {info['entries']}")
+    click.echo("sources:   " + ", ".join(f"{k} {v}" for k, v in info["sources"].items()))
+    click.echo(f"database:  {info['database_bytes'] / 1e6:.1f} MB")
+
+
+def _database_size(app: AppContext) -> int:
+    db = app.db
+    if db.is_sqlite:
+        path = Path(db.engine.url.database or "")
+        return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+    with db.engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar() or 0
+
+
+@click.command()
+@click.option("--limit", type=int, default=0, help="Show only the latest N days.")
+@pass_app
+def days(app: AppContext, limit: int) -> None:
+    """List the days that have papers, with counts."""
+    from paperfeed.store.feed import days_with_counts
+
+    with app.db.session() as session:
+        rows = days_with_counts(session)
+    for day, count in rows[-limit:] if limit else rows:
+        click.echo(f"{day.isoformat()}  {count}")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+@pass_app
+def serve(app: AppContext, host: str, port: int, workers: int) -> None:
+    """Serve the web UI and JSON API (migrates the database first)."""
+    import uvicorn
+
+    from paperfeed.web.app import create_app
+
+    app.db  # migrate before serving
+    if workers > 1:
+        import os
+
+        if app.config_file:
+            os.environ["PAPERFEED_CONFIG"] = str(app.config_file)
+        uvicorn.run("paperfeed.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers)
+        return
+    uvicorn.run(create_app(app.settings), host=host, port=port, log_level="warning")
+
+
+@click.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command()
+@pass_app
+def upgrade(app: AppContext) -> None:
+    """Apply pending migrations (serve and every command also do this on start)."""
+    from paperfeed.db import Database, current_revision
+    from paperfeed.db import upgrade as run_upgrade
+
+    database = Database(app.settings)
+    run_upgrade(database.engine)
+    click.echo(f"database at revision {current_revision(database.engine)}")
+    database.dispose()
+
+

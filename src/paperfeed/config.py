@@ -1,0 +1,112 @@
+"""One Settings object, built explicitly and passed down; nothing is read at import time.
+
+Values come from (highest first): keyword overrides, ``PAPERFEED_*`` environment
+variables, then an optional TOML file named by ``--config`` or ``PAPERFEED_CONFIG``.
+A config file is never picked up implicitly from the working directory.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAPERFEED_", extra="ignore")
+
+    # storage
+    data_dir: Path = Path("./data")
+    database_url: str | None = None  # default: sqlite file inside data_dir
+
+    # web
+    base_url: str = "http://127.0.0.1:8000"  # absolute links in emails and feeds
+    secret_key: SecretStr | None = None  # default: generated once into data_dir/secret_key
+    site_name: str = "paperfeed"
+
+    # fetching
+    contact_email: str = ""  # goes into the User-Agent, as arXiv asks
+    arxiv_min_interval: float = 3.0  # seconds between requests to arXiv hosts
+    http_timeout: float = 30.0
+    http_max_retries: int = 5
+
+    # community
+    submission_window_days: int = 14
+
+    # search
+    embed_in_background: bool = True  # the serve worker embeds new papers
+    embedding_device: str = "auto"  # auto | cpu | cuda
+
+    # mail
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    mail_from: str = "paperfeed <paperfeed@localhost>"
+    mail_dry_run_dir: Path | None = None  # when set, mails are written as .eml files here
+
+    config_file: Path | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = _config_path(init_settings)
+        if toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'paperfeed.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    def index_dir(self) -> Path:
+        path = self.data_dir / "index"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def signing_key(self) -> bytes:
+        """The key for signed tokens and cookies; generated once per instance if not configured."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+        return path.read_text().strip().encode()
+
+    @property
+    def user_agent(self) -> str:
+        contact = f"; mailto:{self.contact_email}" if self.contact_email else ""
+        return f"paperfeed/0.1 (+https://github.com/paperfeed/paperfeed{contact})"
+
+
+def _config_path(init_settings: PydanticBaseSettingsSource) -> Path | None:
+    explicit = init_settings().get("config_file")
+    path = explicit or os.environ.get("PAPERFEED_CONFIG")
+    return Path(path) if path else None
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    if config_file is not None:
+        overrides["config_file"] = Path(config_file)
+    return Settings(**overrides)

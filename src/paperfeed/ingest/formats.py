@@ -1,0 +1,89 @@
+"""Which parser reads which file, detected from the content (not the file name)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import orjson
+
+from paperfeed.ingest.native import looks_like_native, parse_native_object
+from paperfeed.ingest.record import MalformedRecord, PaperRecord
+from paperfeed.ingest.snapshot import looks_like_snapshot, parse_snapshot_object
+
+# A parsed item: where it was in the input (e.g. "line 12"), and the record or why it failed.
+Item = tuple[str, PaperRecord | MalformedRecord]
+Parser = Callable[[BinaryIO], Iterator[Item]]
+
+
+def iter_jsonl(stream: BinaryIO, parse: Callable[[dict], PaperRecord]) -> Iterator[Item]:
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        where = f"line {number}"
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            yield where, MalformedRecord(f"bad JSON: {exc}")
+            continue
+        try:
+            yield where, parse(obj)
+        except MalformedRecord as exc:
+            yield where, exc
+
+
+def parse_snapshot(stream: BinaryIO) -> Iterator[Item]:
+    return iter_jsonl(stream, parse_snapshot_object)
+
+
+def parse_native(stream: BinaryIO) -> Iterator[Item]:
+    return iter_jsonl(stream, parse_native_object)
+
+
+PARSERS: dict[str, Parser] = {
+    "snapshot": parse_snapshot,
+    "jsonl": parse_native,
+}
+
+
+def open_input(path: str | Path) -> BinaryIO:
+    """Open a file, or stdin for '-', transparently un-gzipping."""
+    if str(path) == "-":
+        import sys
+
+        raw: BinaryIO = sys.stdin.buffer
+    else:
+        raw = open(path, "rb")
+    if not hasattr(raw, "peek"):
+        raw = io.BufferedReader(raw)  # type: ignore[arg-type]
+    if raw.peek(2)[:2] == b"\x1f\x8b":
+        return io.BufferedReader(gzip.GzipFile(fileobj=raw))  # type: ignore[return-value]
+    return raw
+
+
+def detect_format(stream: BinaryIO) -> str:
+    """Look at the first bytes of a stream from ``open_input`` and name its format."""
+    head = stream.peek(65536)[:65536]  # type: ignore[attr-defined]
+    text = head.lstrip()
+    if text.startswith(b"{"):
+        first = text.split(b"\n", 1)[0]
+        try:
+            obj = orjson.loads(first)
+        except orjson.JSONDecodeError:
+            return "jsonl"
+        if isinstance(obj, dict) and looks_like_snapshot(obj):
+            return "snapshot"
+        if isinstance(obj, dict) and looks_like_native(obj):
+            return "jsonl"
+        return "jsonl"
+    for name, sniff in SNIFFERS:
+        if sniff(text):
+            return name
+    raise MalformedRecord("unrecognised input format (use --format)")
+
+
+# (format name, predicate over the first bytes of a non-JSONL input), tried in order.
+SNIFFERS: list[tuple[str, Callable[[bytes], bool]]] = []

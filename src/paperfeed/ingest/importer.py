@@ -1,0 +1,165 @@
+"""Run parsed records through the upsert path in committed batches.
+
+Each batch commits on its own, and every write is an idempotent upsert, so an import
+killed part-way leaves a consistent database and a rerun completes it without duplicates.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+from paperfeed.db import Database
+from paperfeed.ingest.formats import PARSERS, Item, detect_format, open_input
+from paperfeed.ingest.record import MalformedRecord, PaperRecord
+from paperfeed.store.papers import BatchResult, upsert_records
+
+log = logging.getLogger(__name__)
+MAX_REPORTED_ERRORS = 50
+
+
+@dataclass
+class Skipped:
+    where: str
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    read: int = 0
+    skipped: int = 0
+    batch: BatchResult = field(default_factory=BatchResult)
+    errors: list[Skipped] = field(default_factory=list)
+
+    @property
+    def inserted(self) -> int:
+        return self.batch.inserted
+
+    @property
+    def updated(self) -> int:
+        return self.batch.updated
+
+    @property
+    def unchanged(self) -> int:
+        return self.batch.unchanged
+
+    def merge(self, other: "ImportReport") -> None:
+        self.read += other.read
+        self.skipped += other.skipped
+        self.batch.add(other.batch)
+        self.errors.extend(other.errors[: MAX_REPORTED_ERRORS - len(self.errors)])
+
+    def summary(self) -> str:
+        b = self.batch
+        return (
+            f"read {self.read}, inserted {b.inserted}, updated {b.updated}, unchanged {b.unchanged}, "
+            f"skipped {self.skipped}; daily entries added {b.entries_inserted}, updated {b.entries_updated}"
+        )
+
+
+def import_items(
+    db: Database,
+    items: Iterable[Item],
+    batch_size: int = 2000,
+    on_batch: Callable[[BatchResult], None] | None = None,
+    label: str = "",
+) -> ImportReport:
+    """Upsert parsed items in committed batches; malformed ones are counted and logged."""
+    report = ImportReport()
+    batch: list[PaperRecord] = []
+    for where, item in items:
+        if isinstance(item, MalformedRecord):
+            _skip(report, f"{label}{where}", str(item))
+            continue
+        report.read += 1
+        batch.append(item)
+        if len(batch) >= batch_size:
+            _flush(db, batch, report, on_batch)
+            batch = []
+    if batch:
+        _flush(db, batch, report, on_batch)
+    return report
+
+
+def _flush(db: Database, batch: list[PaperRecord], report: ImportReport, on_batch) -> None:
+    with db.session() as session:
+        result = upsert_records(session, batch)
+    report.batch.add(result)
+    if on_batch is not None:
+        on_batch(result)
+
+
+def _skip(report: ImportReport, where: str, reason: str) -> None:
+    report.skipped += 1
+    log.warning("skipped %s: %s", where, reason)
+    if len(report.errors) < MAX_REPORTED_ERRORS:
+        report.errors.append(Skipped(where, reason))
+
+
+def import_file(
+    db: Database,
+    path: str | Path,
+    fmt: str | None = None,
+    progress: bool = False,
+    batch_size: int = 2000,
+    on_batch: Callable[[BatchResult], None] | None = None,
+) -> ImportReport:
+    """Import one file (plain or .gz, or '-' for stdin) in the named or detected format."""
+    stream = open_input(path)
+    with stream:
+        try:
+            fmt = fmt or detect_format(stream)
+        except MalformedRecord as exc:
+            report = ImportReport()
+            _skip(report, f"{path}", str(exc))
+            return report
+        parser = PARSERS[fmt]
+        label = f"{Path(str(path)).name}: "
+        with _progress_bar(path, progress) as bar:
+            items = parser(stream)
+            if bar is not None:
+                items = _tracking(items, stream, bar)
+            return import_items(db, items, batch_size=batch_size, on_batch=on_batch, label=label)
+
+
+def _progress_bar(path, enabled: bool):
+    if not enabled or str(path) == "-":
+        return nullcontext(None)
+    return _FileProgress(Path(path))
+
+
+class _FileProgress:
+    """A rich progress bar over the bytes of the file on disk (compressed bytes for .gz)."""
+
+    def __init__(self, path: Path):
+        self.progress = Progress(
+            TextColumn(f"[bold]{path.name}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+            TimeRemainingColumn(),
+        )
+        self.task = self.progress.add_task("import", total=path.stat().st_size)
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def update(self, position: int) -> None:
+        self.progress.update(self.task, completed=position)
+
+
+def _tracking(items: Iterator[Item], stream, bar: _FileProgress) -> Iterator[Item]:
+    raw = stream.raw if isinstance(stream, io.BufferedReader) else stream
+    raw = getattr(raw, "fileobj", None) or raw
+    for count, item in enumerate(items):
+        if count % 1000 == 0:
+            bar.update(raw.tell())
+        yield item
+    bar.update(raw.tell())

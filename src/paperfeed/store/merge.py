@@ -1,0 +1,122 @@
+"""Merging a parsed record into what the store already holds (pure functions).
+
+Rules:
+- A newer or equal version (or a source without versions) overrides each field it has;
+  an older version only fills fields the stored paper lacks, so it never overwrites.
+- Fields a source lacks never erase what another source gave: no field is lost.
+- Version history, sources and code links are unions; HF's ``githubRepo`` goes first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+
+import orjson
+
+from paperfeed.ingest.record import PaperRecord
+
+OVERRIDABLE = (
+    "title", "abstract", "authors", "primary_category", "categories", "comments",
+    "journal_ref", "doi", "license", "abs_url", "pdf_url", "project_page",
+)
+CONTENT_FIELDS = OVERRIDABLE + (
+    "id", "version", "versions", "submitted_at", "updated_at", "announced_on",
+    "code_urls", "sources", "extra", "withdrawn",
+)
+
+
+def record_to_row(rec: PaperRecord) -> dict:
+    categories = _dedupe(rec.categories)
+    return {
+        "id": rec.id,
+        "version": rec.version,
+        "versions": sorted(rec.versions, key=lambda v: v["version"]),
+        "title": rec.title,
+        "abstract": rec.abstract or "",
+        "authors": [a.as_dict() for a in rec.authors],
+        "primary_category": categories[0] if categories else None,
+        "categories": " ".join(categories),
+        "submitted_at": rec.submitted_at,
+        "updated_at": rec.updated_at,
+        "announced_on": rec.announced_on,
+        "comments": rec.comments,
+        "journal_ref": rec.journal_ref,
+        "doi": rec.doi,
+        "license": rec.license,
+        "abs_url": rec.abs_url,
+        "pdf_url": rec.pdf_url,
+        "code_urls": _dedupe(rec.code_urls),
+        "project_page": rec.project_page,
+        "sources": _dedupe([rec.source] + rec.also_seen_by),
+        "extra": dict(rec.extra),
+        "withdrawn": rec.withdrawn,
+    }
+
+
+def merge_rows(old: dict, new: dict, new_is_hf: bool = False) -> dict:
+    """Combine a stored row with an incoming one; see the module docstring for the rules."""
+    older = new["version"] is not None and old["version"] is not None and new["version"] < old["version"]
+    merged = dict(old)
+    for key in OVERRIDABLE:
+        if _empty(new[key]):
+            continue
+        if not older or _empty(old[key]):
+            merged[key] = new[key]
+    merged["version"] = _max(old["version"], new["version"])
+    merged["versions"] = _merge_versions(old["versions"], new["versions"])
+    merged["submitted_at"] = _min(old["submitted_at"], new["submitted_at"])
+    merged["updated_at"] = _max(old["updated_at"], new["updated_at"])
+    merged["announced_on"] = _min(old["announced_on"], new["announced_on"])
+    codes = new["code_urls"] + old["code_urls"] if new_is_hf else old["code_urls"] + new["code_urls"]
+    merged["code_urls"] = _dedupe(codes)
+    merged["sources"] = _dedupe(old["sources"] + new["sources"])
+    merged["extra"] = {**old["extra"], **new["extra"]}
+    merged["withdrawn"] = bool(old["withdrawn"] or new["withdrawn"])
+    return merged
+
+
+def content_hash(row: dict) -> str:
+    payload = {k: row[k] for k in CONTENT_FIELDS}
+    return hashlib.md5(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=_json_default)).hexdigest()
+
+
+def _json_default(value):
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(type(value))
+
+
+def _merge_versions(a: list[dict], b: list[dict]) -> list[dict]:
+    by_number = {v["version"]: v for v in a}
+    for v in b:
+        by_number.setdefault(v["version"], v)
+    return [by_number[k] for k in sorted(by_number)]
+
+
+def _empty(value) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def _dedupe(items: list) -> list:
+    seen: list = []
+    for item in items:
+        if item and item not in seen:
+            seen.append(item)
+    return seen
+
+
+def _min(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)
+
+
+def _max(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)

@@ -1,0 +1,104 @@
+"""Importing real files: counts, idempotence, malformed lines, and a crash mid-import."""
+
+import gzip
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import orjson
+from sqlalchemy import func, select
+
+from conftest import DEMO
+from paperfeed.ingest.formats import detect_format, open_input
+from paperfeed.ingest.importer import import_file
+from paperfeed.models import DailyEntry, Paper
+from paperfeed.store.papers import get_paper
+
+SNAPSHOT = DEMO / "arxiv-snapshot-sample.jsonl.gz"
+LISTING = DEMO / "arxiv-listing-2025-03_2026-07.jsonl.gz"
+
+
+def head_of_listing(tmp_path, n):
+    path = tmp_path / f"listing-{n}.jsonl"
+    with gzip.open(LISTING, "rb") as src, open(path, "wb") as dst:
+        dst.writelines(itertools.islice(src, n))
+    return path
+
+
+def count(db, model):
+    with db.session() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def test_snapshot_sample_imports_every_record_then_nothing_changes(db):
+    first = import_file(db, SNAPSHOT)
+    second = import_file(db, SNAPSHOT)
+    assert (first.read, first.inserted, first.skipped) == (1631, 1631, 0)
+    assert (second.inserted, second.updated, second.unchanged) == (0, 0, 1631)
+    with db.session() as s:
+        paper = get_paper(s, "0704.0001")
+        assert paper.title == "Calculation of prompt diphoton production cross sections at Tevatron and LHC energies"
+        assert paper.authors[0] == {"name": "C. Balázs", "last": "Balázs", "first": "C.", "suffix": ""}
+        assert paper.version == 2 and len(paper.versions) == 2
+        assert paper.doi == "10.1103/PhysRevD.76.013009"
+        assert not paper.abstract.startswith(" ") and "\n" not in paper.abstract
+
+
+def test_listing_creates_auto_entries_on_announce_days(db, tmp_path):
+    report = import_file(db, head_of_listing(tmp_path, 500))
+    assert report.inserted == 500 and report.batch.entries_inserted == 500
+    with db.session() as s:
+        paper = get_paper(s, "2503.11677")
+        assert str(paper.announced_on) == "2025-03-18"
+        assert [(e.source, str(e.day)) for e in paper.entries] == [("auto", "2025-03-18")]
+
+
+def test_malformed_lines_are_skipped_and_reported(db, tmp_path):
+    good = gzip.open(SNAPSHOT).readline()
+    bad_lines = [
+        b"{not json\n",
+        orjson.dumps({"id": "", "title": "x", "authors_parsed": []}) + b"\n",
+        orjson.dumps({"id": "1234.5678", "title": "", "authors_parsed": []}) + b"\n",
+    ]
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(good + b"".join(bad_lines) + b"\n" + orjson.dumps({"id": "x1", "title": "t", "abstract": "a"}) + b"\n")
+    report = import_file(db, path, fmt="snapshot")
+    assert report.read == 2 and report.skipped == 3
+    assert [e.where for e in report.errors] == ["mixed.jsonl: line 2", "mixed.jsonl: line 3", "mixed.jsonl: line 4"]
+    assert "bad JSON" in report.errors[0].reason
+    assert report.errors[1].reason == "missing id" and report.errors[2].reason == "missing title"
+    assert count(db, Paper) == 2
+
+
+def test_format_is_detected_from_content(tmp_path):
+    native = tmp_path / "papers.txt"
+    native.write_text('{"id": "a", "title": "b", "abstract": "c"}\n')
+    assert detect_format(open_input(SNAPSHOT)) == "snapshot"
+    assert detect_format(open_input(native)) == "jsonl"
+
+
+def test_killed_import_resumes_without_duplicates(sqlite_settings, tmp_path):
+    path = head_of_listing(tmp_path, 20000)
+    env = {**os.environ, "PAPERFEED_DATABASE_URL": sqlite_settings.resolved_database_url,
+           "PAPERFEED_DATA_DIR": str(sqlite_settings.data_dir)}
+    cmd = [sys.executable, "-m", "paperfeed", "import", "--no-progress", str(path)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    from paperfeed.db import Database
+
+    db = Database(sqlite_settings)
+    deadline = time.time() + 60
+    while time.time() < deadline and count(db, Paper) < 2000:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = count(db, Paper)
+    assert 0 < partial < 20000, "the kill should land mid-import"
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    assert f"inserted {20000 - partial}," in done.stdout
+    assert count(db, Paper) == 20000 and count(db, DailyEntry) == 20000
+    with db.session() as s:
+        assert s.scalar(select(func.count(func.distinct(Paper.id)))) == 20000
+    db.dispose()

@@ -1,0 +1,107 @@
+"""The upsert path's correctness rules, on SQLite and PostgreSQL."""
+
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+
+from paperfeed.ingest.record import Author, EntryRecord, PaperRecord
+from paperfeed.models import DailyEntry, Paper
+from paperfeed.store.papers import get_paper, upsert_records
+
+
+def make(version=1, **kw) -> PaperRecord:
+    base = dict(
+        id="2401.00001",
+        title=f"Title v{version}",
+        abstract=f"Abstract of version {version}",
+        authors=[Author("Ada Lovelace", "Lovelace", "Ada")],
+        categories=["cs.LG", "stat.ML"],
+        version=version,
+        versions=[{"version": v, "created": datetime(2024, 1, v).isoformat()} for v in range(1, version + 1)],
+        submitted_at=datetime(2024, 1, 1),
+        updated_at=datetime(2024, 1, version),
+        source="snapshot",
+    )
+    base.update(kw)
+    return PaperRecord(**base)
+
+
+def upsert(db, *records):
+    with db.session() as s:
+        return upsert_records(s, list(records))
+
+
+def test_insert_then_reimport_changes_nothing(db):
+    first = upsert(db, make(), make(id="2401.00002"))
+    again = upsert(db, make(), make(id="2401.00002"))
+    assert (first.inserted, first.updated) == (2, 0)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+
+
+def test_newer_version_replaces_fields_and_keeps_history(db):
+    upsert(db, make(version=1))
+    result = upsert(db, make(version=2))
+    assert result.updated == 1
+    with db.session() as s:
+        paper = get_paper(s, "2401.00001")
+        assert paper.title == "Title v2" and paper.version == 2
+        assert [v["version"] for v in paper.versions] == [1, 2]
+        assert paper.submitted_at == datetime(2024, 1, 1)
+        assert paper.updated_at == datetime(2024, 1, 2)
+
+
+def test_older_version_never_overwrites_newer(db):
+    upsert(db, make(version=3))
+    upsert(db, make(version=1, comments="old comment"))
+    with db.session() as s:
+        paper = get_paper(s, "2401.00001")
+        assert paper.title == "Title v3" and paper.version == 3
+        assert paper.abstract == "Abstract of version 3"
+        # a field only the old version had still fills the gap
+        assert paper.comments == "old comment"
+
+
+def test_hf_and_arxiv_merge_without_losing_fields(db):
+    upsert(db, make(doi="10.1/x", code_urls=["https://github.com/from/abstract"]))
+    hf = PaperRecord(
+        id="2401.00001", title="Title v1", source="hf", version=None,
+        code_urls=["https://github.com/hf/repo"], project_page="https://proj.example",
+        extra={"ai_keywords": ["kw"]},
+        entries=[EntryRecord(day=date(2024, 1, 5), source="hf", upvotes=42, num_comments=3)],
+    )
+    result = upsert(db, hf)
+    assert result.updated == 1 and result.entries_inserted == 1
+    with db.session() as s:
+        paper = get_paper(s, "2401.00001")
+        assert paper.code_urls == ["https://github.com/hf/repo", "https://github.com/from/abstract"]
+        assert paper.doi == "10.1/x" and paper.project_page == "https://proj.example"
+        assert paper.abstract == "Abstract of version 1" and paper.categories == "cs.LG stat.ML"
+        assert paper.sources == ["snapshot", "hf"] and paper.extra == {"ai_keywords": ["kw"]}
+        assert [(e.source, e.upvotes, e.num_comments) for e in paper.entries] == [("hf", 42, 3)]
+
+
+def test_hf_reimport_updates_counts_only_when_changed(db):
+    entry = lambda up: [EntryRecord(day=date(2024, 1, 5), source="hf", upvotes=up, num_comments=0)]  # noqa: E731
+    upsert(db, make(entries=entry(1)))
+    same = upsert(db, make(entries=entry(1)))
+    more = upsert(db, make(entries=entry(7)))
+    assert (same.entries_inserted, same.entries_updated) == (0, 0)
+    assert more.entries_updated == 1
+    with db.session() as s:
+        assert s.scalar(select(DailyEntry.upvotes)) == 7
+
+
+def test_a_paper_appears_once_per_day(db):
+    auto = [EntryRecord(day=date(2024, 1, 5), source="auto")]
+    upsert(db, make(entries=auto), make(entries=auto))
+    upsert(db, make(entries=auto))
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(DailyEntry)) == 1
+        assert s.scalar(select(func.count()).select_from(Paper)) == 1
+
+
+def test_duplicates_inside_one_batch_fold_into_one_row(db):
+    result = upsert(db, make(version=1), make(version=2))
+    assert result.inserted == 1
+    with db.session() as s:
+        assert get_paper(s, "2401.00001").version == 2
