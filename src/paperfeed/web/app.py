@@ -21,9 +21,16 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        yield
-        if db is None:
-            database.dispose()
+        # Background services started with the server (each returns an object with .stop()):
+        # the search feature's embedding worker and the digest feature's scheduler go here.
+        services: list = []
+        try:
+            yield
+        finally:
+            for service in reversed(services):
+                service.stop()
+            if db is None:
+                database.dispose()
 
     app = FastAPI(title="paperfeed", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
