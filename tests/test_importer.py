@@ -1,19 +1,26 @@
 """Importing real files: counts, idempotence, malformed lines, and a crash mid-import."""
 
+import gc
 import gzip
 import itertools
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 
 import orjson
+import pytest
 from sqlalchemy import func, select
 
 from conftest import DEMO
+from paperfeed.ingest import snapshot
 from paperfeed.ingest.formats import detect_format, open_input
 from paperfeed.ingest.importer import import_file
+from paperfeed.ingest.record import MalformedRecord, authors_from_parsed, extract_code_urls
 from paperfeed.models import DailyEntry, Paper
 from paperfeed.store.papers import get_paper
 
@@ -102,3 +109,79 @@ def test_killed_import_resumes_without_duplicates(sqlite_settings, tmp_path):
     with db.session() as s:
         assert s.scalar(select(func.count(func.distinct(Paper.id)))) == 20000
     db.dispose()
+
+
+# --- the snapshot parser's fast paths agree with the general normalisers ----------------
+
+def reference_clean(value):
+    return re.sub(r"\s+", " ", value).strip() if value else ""
+
+
+def reference_created(text):
+    return parsedate_to_datetime(text).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def test_snapshot_fields_match_the_general_normalisers_on_real_data():
+    with gzip.open(SNAPSHOT, "rb") as sample, gzip.open(LISTING, "rb") as listing:
+        lines = list(sample) + list(itertools.islice(listing, 3000))
+    with_code = 0
+    for line in lines:
+        obj = orjson.loads(line)
+        rec = snapshot.parse_snapshot_object(obj)
+        assert (rec.title, rec.abstract) == (reference_clean(obj["title"]), reference_clean(obj["abstract"]))
+        assert rec.comments == (reference_clean(obj["comments"]) or None)
+        assert rec.authors == authors_from_parsed(obj["authors_parsed"])
+        created = [reference_created(v["created"]) for v in obj["versions"]]
+        assert [datetime.fromisoformat(v["created"]) for v in rec.versions] == created
+        assert rec.code_urls == extract_code_urls(rec.abstract, rec.comments)
+        with_code += bool(rec.code_urls)
+    assert with_code > 20  # the data exercises the code-link path, not only its shortcut
+
+
+@pytest.mark.parametrize("text", [
+    "Mon, 2 Apr 2007 19:18:42 GMT", "Tue, 24 Jul 2007 20:10:27 GMT", "Mon,  2 Apr 2007 19:18:42 GMT",
+    "Mon, 2 Apr 2007 19:18:42 +0100", "Mon, 2 Apr 07 19:18:42 GMT", "2 Apr 2007 19:18:42 GMT",
+])
+def test_version_dates_parse_like_the_email_parser(text):
+    assert snapshot._parse_created(text) == reference_created(text)
+
+
+@pytest.mark.parametrize("text", ["Mon, 31 Feb 2007 19:18:42 GMT", "Mon, 2 Foo 2007 19:18:42 GMT", "yesterday", ""])
+def test_bad_version_dates_are_malformed_records(text):
+    obj = {"id": "0704.0001", "title": "t", "versions": [{"version": "v1", "created": text}]}
+    with pytest.raises(MalformedRecord, match="bad version entry"):
+        snapshot.parse_snapshot_object(obj)
+
+
+@pytest.mark.parametrize("text", [
+    "See https://GitHub.com/a/b.", "code: github.com/ x/y", "gitlab.com/group/proj", "no code here",
+    "GİTHUB.COM/a/b", "gıthub.com/c/d", "https://github.com", "Zoë's repo: https://github.com/zoe/r",
+])
+def test_code_host_shortcut_agrees_with_full_extraction(text):
+    rec = snapshot.parse_snapshot_object({"id": "1", "title": "t", "abstract": text})
+    assert rec.code_urls == extract_code_urls(reference_clean(text))
+
+
+def test_non_text_fields_are_malformed_records_not_crashes(db, tmp_path):
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(orjson.dumps({"id": "1", "title": ["not", "text"], "authors_parsed": []}) + b"\n")
+    report = import_file(db, path, fmt="snapshot")
+    assert report.skipped == 1 and "expected text" in report.errors[0].reason
+
+
+def test_import_restores_the_garbage_collector_settings(db, tmp_path):
+    before = gc.get_threshold()
+    import_file(db, head_of_listing(tmp_path, 50))
+    assert gc.get_threshold() == before
+
+
+def test_changed_ids_go_to_each_batch_and_the_report_keeps_counts_only(db, tmp_path):
+    seen = []
+    path = head_of_listing(tmp_path, 250)
+    report = import_file(db, path, batch_size=100, on_batch=lambda r: seen.append(r.changed_ids))
+    assert [len(ids) for ids in seen] == [100, 100, 50]
+    assert len({i for ids in seen for i in ids}) == 250
+    assert report.inserted == 250 and report.batch.changed_ids == []
+    again = []
+    import_file(db, path, batch_size=100, on_batch=lambda r: again.append(r.changed_ids))
+    assert again == [[], [], []]

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
@@ -18,14 +19,21 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 def make_engine(settings: Settings) -> Engine:
     url = settings.resolved_database_url
+    # orjson for JSON columns: a bulk import serialises several JSON values per paper.
+    json_options = {"json_serializer": json_dumps, "json_deserializer": orjson.loads}
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **json_options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **json_options)
+
+
+def json_dumps(value) -> str:
+    """JSON text for a JSON column; non-string keys become strings, as with the json module."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -35,6 +43,12 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    # Bulk imports: a 32 MiB page cache keeps the paper indexes in memory, and checkpointing
+    # every ~40 MiB of WAL rather than every 4 MiB saves most of the database-file fsyncs.
+    # Neither weakens durability: commits are as safe as with the defaults.
+    cur.execute("PRAGMA cache_size=-32768")
+    cur.execute("PRAGMA temp_store=MEMORY")
+    cur.execute("PRAGMA wal_autocheckpoint=10000")
     cur.close()
 
 

@@ -10,8 +10,12 @@ from typing import BinaryIO
 
 import orjson
 
+from paperfeed.ingest.atom import looks_like_atom, parse_atom
+from paperfeed.ingest.hf import looks_like_hf, parse_hf
 from paperfeed.ingest.native import looks_like_native, parse_native_object
+from paperfeed.ingest.oai import looks_like_oai, parse_oai
 from paperfeed.ingest.record import MalformedRecord, PaperRecord
+from paperfeed.ingest.rss import looks_like_rss, parse_rss
 from paperfeed.ingest.snapshot import looks_like_snapshot, parse_snapshot_object
 
 # A parsed item: where it was in the input (e.g. "line 12"), and the record or why it failed.
@@ -46,6 +50,10 @@ def parse_native(stream: BinaryIO) -> Iterator[Item]:
 PARSERS: dict[str, Parser] = {
     "snapshot": parse_snapshot,
     "jsonl": parse_native,
+    "atom": parse_atom,
+    "oai": parse_oai,
+    "rss": parse_rss,
+    "hf": parse_hf,
 }
 
 
@@ -86,4 +94,9 @@ def detect_format(stream: BinaryIO) -> str:
 
 
 # (format name, predicate over the first bytes of a non-JSONL input), tried in order.
-SNIFFERS: list[tuple[str, Callable[[bytes], bool]]] = []
+SNIFFERS: list[tuple[str, Callable[[bytes], bool]]] = [
+    ("oai", looks_like_oai),
+    ("atom", looks_like_atom),
+    ("rss", looks_like_rss),
+    ("hf", looks_like_hf),
+]

@@ -6,11 +6,12 @@ killed part-way leaves a consistent database and a rerun completes it without du
 
 from __future__ import annotations
 
+import gc
 import io
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import nullcontext
-from dataclasses import dataclass, field
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
@@ -71,6 +72,11 @@ def import_items(
     label: str = "",
 ) -> ImportReport:
     """Upsert parsed items in committed batches; malformed ones are counted and logged."""
+    with _few_gc_passes():
+        return _import_batches(db, items, batch_size, on_batch, label)
+
+
+def _import_batches(db, items, batch_size, on_batch, label) -> ImportReport:
     report = ImportReport()
     batch: list[PaperRecord] = []
     for where, item in items:
@@ -87,12 +93,29 @@ def import_items(
     return report
 
 
+@contextmanager
+def _few_gc_passes():
+    """Run the cyclic garbage collector less often while importing.
+
+    An import allocates millions of short-lived, acyclic objects (dicts, strings, authors);
+    with the default thresholds the collector runs thousands of times and re-scans every
+    live batch, which cost about a third of the import time.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], 50_000), max(before[1], 20), max(before[2], 100))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def _flush(db: Database, batch: list[PaperRecord], report: ImportReport, on_batch) -> None:
     with db.session() as session:
         result = upsert_records(session, batch)
-    report.batch.add(result)
     if on_batch is not None:
         on_batch(result)
+    # The report keeps counts only: holding every changed id would grow with the file.
+    report.batch.add(replace(result, changed_ids=[]))
 
 
 def _skip(report: ImportReport, where: str, reason: str) -> None:

@@ -106,12 +106,11 @@ def arxiv_urls(arxiv_id: str) -> tuple[str, str]:
 
 # --- text --------------------------------------------------------------------
 
-_WS = re.compile(r"\s+")
-
 
 def clean_text(value: str | None) -> str:
     """Collapse arXiv's hard line breaks and leading indentation into single spaces."""
-    return _WS.sub(" ", value).strip() if value else ""
+    # str.split() splits on exactly the characters re's \s matches, and is ~5x faster.
+    return " ".join(value.split()) if value else ""
 
 
 def clean_optional(value: str | None) -> str | None:

@@ -2,27 +2,33 @@
 
 Also reads arXiv listing dumps in the same layout with an ``announce_date``, which become
 ``auto`` entries on that day's page.
+
+This is the hot path of a bulk import (millions of lines), so the per-line helpers below
+are hand-rolled equivalents of the shared normalisers in ``record``, each falling back to
+the general one whenever its fast case does not apply.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
 
 from paperfeed.ingest.record import (
+    Author,
     EntryRecord,
     MalformedRecord,
     PaperRecord,
     arxiv_urls,
-    authors_from_parsed,
-    clean_optional,
-    clean_text,
     extract_code_urls,
     parse_author_name,
     split_author_string,
 )
 
 SOURCE = "snapshot"
+_MONTHS = {m: i for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
+_CODE_HOST = re.compile(r"git(?:hub|lab)\.com", re.I)
 
 
 def looks_like_snapshot(obj: dict) -> bool:
@@ -32,59 +38,113 @@ def looks_like_snapshot(obj: dict) -> bool:
 def parse_snapshot_object(obj: dict) -> PaperRecord:
     if not isinstance(obj, dict):
         raise MalformedRecord("not a JSON object")
-    paper_id = clean_text(str(obj.get("id") or ""))
+    paper_id = squash(str(obj.get("id") or ""))
     if not paper_id:
         raise MalformedRecord("missing id")
-    versions = _parse_versions(obj.get("versions") or [])
-    abstract = clean_text(obj.get("abstract"))
-    comments = clean_optional(obj.get("comments"))
-    abs_url, pdf_url = arxiv_urls(paper_id)
+    title = squash(obj.get("title"))
+    if not title:
+        raise MalformedRecord("missing title")
+    versions = _parse_versions(obj.get("versions") or ())
+    abstract = squash(obj.get("abstract"))
+    comments = squash(obj.get("comments")) or None
     announced = _parse_day(obj.get("announce_date"))
-    rec = PaperRecord(
+    abs_url, pdf_url = arxiv_urls(paper_id)
+    return PaperRecord(
         id=paper_id,
-        title=clean_text(obj.get("title")),
+        title=title,
         abstract=abstract,
         authors=_authors(obj),
         categories=(obj.get("categories") or "").split(),
         version=versions[-1]["version"] if versions else None,
         versions=versions,
-        submitted_at=_created(versions[0]) if versions else None,
-        updated_at=_created(versions[-1]) if versions else None,
+        submitted_at=datetime.fromisoformat(versions[0]["created"]) if versions else None,
+        updated_at=datetime.fromisoformat(versions[-1]["created"]) if versions else None,
         announced_on=announced,
         comments=comments,
-        journal_ref=clean_optional(obj.get("journal-ref")),
-        doi=clean_optional(obj.get("doi")),
-        license=clean_optional(obj.get("license")),
+        journal_ref=squash(obj.get("journal-ref")) or None,
+        doi=squash(obj.get("doi")) or None,
+        license=squash(obj.get("license")) or None,
         abs_url=abs_url,
         pdf_url=pdf_url,
-        code_urls=extract_code_urls(abstract, comments),
+        code_urls=_code_urls(abstract, comments),
         source="listing" if announced else SOURCE,
         entries=[EntryRecord(day=announced, source="auto")] if announced else [],
     )
-    return rec.validate()
 
 
-def _authors(obj: dict):
+def squash(value) -> str:
+    """``record.clean_text``: str.split() and re's ``\\s`` agree on what whitespace is."""
+    if not value:
+        return ""
+    if not isinstance(value, str):
+        raise MalformedRecord(f"expected text, got {type(value).__name__}: {value!r:.80}")
+    return " ".join(value.split())
+
+
+def _code_urls(abstract: str, comments: str | None) -> list[str]:
+    # Most abstracts name no code host; skip the costly extraction for them.
+    if not any(_mentions_code_host(t) for t in (abstract, comments) if t):
+        return []
+    return extract_code_urls(abstract, comments)
+
+
+def _mentions_code_host(text: str) -> bool:
+    if text.isascii():  # re.I also folds a few non-ASCII letters (dotted/dotless i)
+        lowered = text.lower()
+        return "github.com" in lowered or "gitlab.com" in lowered
+    return _CODE_HOST.search(text) is not None
+
+
+def _authors(obj: dict) -> list[Author]:
     parsed = obj.get("authors_parsed")
     if parsed:
-        return authors_from_parsed(parsed)
+        return [_author_from_triple(t) for t in parsed]
     return [parse_author_name(n) for n in split_author_string(obj.get("authors") or "")]
 
 
-def _parse_versions(raw: list) -> list[dict]:
+def _author_from_triple(triple) -> Author:
+    """``record.authors_from_parsed`` for one [last, first, suffix] triple."""
+    if type(triple) is list and len(triple) == 3:
+        last, first, suffix = triple
+    else:
+        last, first, suffix = (list(triple) + ["", "", ""])[:3]
+    if first and last and not suffix:
+        name = f"{first} {last}".strip()
+    else:
+        name = " ".join(p for p in (first, last, suffix) if p).strip()
+    return Author(name=name, last=last, first=first, suffix=suffix)
+
+
+def _parse_versions(raw) -> list[dict]:
     out = []
     for item in raw:
         try:
             number = int(str(item["version"]).lstrip("v"))
-            created = parsedate_to_datetime(item["created"]).astimezone(timezone.utc).replace(tzinfo=None)
+            created = _parse_created(item["created"])
         except (KeyError, TypeError, ValueError) as exc:
             raise MalformedRecord(f"bad version entry {item!r}") from exc
         out.append({"version": number, "created": created.isoformat()})
-    return sorted(out, key=lambda v: v["version"])
+    if len(out) > 1:
+        out.sort(key=lambda v: v["version"])
+    return out
 
 
-def _created(version: dict) -> datetime:
-    return datetime.fromisoformat(version["created"])
+def _parse_created(text: str) -> datetime:
+    """arXiv writes 'Mon, 2 Apr 2007 19:18:42 GMT'; anything else goes to the email parser."""
+    parts = text.split(" ") if type(text) is str else ()
+    if len(parts) == 6 and parts[5] == "GMT" and parts[2] in _MONTHS and len(parts[3]) == 4 \
+            and _is_clock(parts[4]):
+        clock = parts[4]
+        try:
+            return datetime(int(parts[3]), _MONTHS[parts[2]], int(parts[1]),
+                            int(clock[0:2]), int(clock[3:5]), int(clock[6:8]))
+        except ValueError:
+            pass  # the general parser decides, and raises for the truly bad ones
+    return parsedate_to_datetime(text).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _is_clock(text: str) -> bool:
+    return len(text) == 8 and text[2] == ":" and text[5] == ":"
 
 
 def _parse_day(value) -> date | None:

@@ -28,13 +28,15 @@ CONTENT_FIELDS = OVERRIDABLE + (
 
 def record_to_row(rec: PaperRecord) -> dict:
     categories = _dedupe(rec.categories)
+    versions = rec.versions
     return {
         "id": rec.id,
         "version": rec.version,
-        "versions": sorted(rec.versions, key=lambda v: v["version"]),
+        "versions": sorted(versions, key=_version_number) if len(versions) > 1 else list(versions),
         "title": rec.title,
         "abstract": rec.abstract or "",
-        "authors": [a.as_dict() for a in rec.authors],
+        # Author.as_dict inlined: this runs for every author of every imported paper.
+        "authors": [{"name": a.name, "last": a.last, "first": a.first, "suffix": a.suffix} for a in rec.authors],
         "primary_category": categories[0] if categories else None,
         "categories": " ".join(categories),
         "submitted_at": rec.submitted_at,
@@ -48,10 +50,14 @@ def record_to_row(rec: PaperRecord) -> dict:
         "pdf_url": rec.pdf_url,
         "code_urls": _dedupe(rec.code_urls),
         "project_page": rec.project_page,
-        "sources": _dedupe([rec.source] + rec.also_seen_by),
+        "sources": _dedupe([rec.source, *rec.also_seen_by]),
         "extra": dict(rec.extra),
         "withdrawn": rec.withdrawn,
     }
+
+
+def _version_number(version: dict):
+    return version["version"]
 
 
 def merge_rows(old: dict, new: dict, new_is_hf: bool = False) -> dict:
@@ -99,11 +105,15 @@ def _empty(value) -> bool:
 
 
 def _dedupe(items: list) -> list:
-    seen: list = []
-    for item in items:
-        if item and item not in seen:
-            seen.append(item)
-    return seen
+    """Drop empty and repeated items, keeping first occurrences in order."""
+    try:
+        return [item for item in dict.fromkeys(items) if item]
+    except TypeError:  # unhashable items: compare them one by one
+        seen: list = []
+        for item in items:
+            if item and item not in seen:
+                seen.append(item)
+        return seen
 
 
 def _min(a, b):

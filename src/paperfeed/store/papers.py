@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
@@ -11,8 +13,13 @@ from sqlalchemy.orm import Session
 from paperfeed.ingest.record import EntryRecord, PaperRecord
 from paperfeed.models import DailyEntry, HarvestState, Paper, utcnow
 from paperfeed.store.merge import CONTENT_FIELDS, content_hash, merge_rows, record_to_row
+from paperfeed.store.votes import community_counts
 
 _ROW_COLUMNS = [getattr(Paper, name) for name in ("pk", "content_hash") + CONTENT_FIELDS]
+_PAPER = Paper.__table__
+_ENTRY = DailyEntry.__table__
+# Ids per IN (...) list: far below SQLite's and PostgreSQL's bound-parameter limits.
+_IN_CHUNK = 5000
 
 
 @dataclass
@@ -37,30 +44,32 @@ def upsert_records(session: Session, records: list[PaperRecord]) -> BatchResult:
     """Insert new papers, merge known ones, and record their daily-page entries.
 
     Works in a handful of set-based statements per batch, so a batch of thousands costs
-    about as much as a few single-row writes.
+    about as much as a few single-row writes. Known papers are first compared by hash
+    alone; only those whose incoming content differs are loaded in full and merged.
     """
     result = BatchResult()
     incoming = _fold_duplicates(records)
-    existing = _load_rows(session, list(incoming))
+    known = _known_papers(session, list(incoming))
     now = utcnow()
-    new_rows, changed_rows = [], []
+    new_rows, differing = [], {}
     for paper_id, (row, is_hf) in incoming.items():
-        old = existing.get(paper_id)
-        merged = row if old is None else merge_rows(old, row, new_is_hf=is_hf)
-        digest = content_hash(merged)
-        if old is None:
-            new_rows.append({**merged, "content_hash": digest, "created_at": now, "changed_at": now})
-        elif digest != old["content_hash"]:
-            changed_rows.append({**merged, "pk": old["pk"], "content_hash": digest, "changed_at": now})
-        else:
+        digest = content_hash(row)
+        stored = known.get(paper_id)
+        if stored is None:
+            new_rows.append({**row, "content_hash": digest, "created_at": now, "changed_at": now})
+        elif digest == stored[1]:
+            # The stored row has exactly this content, and merging a row with itself is a no-op.
             result.unchanged += 1
-    if new_rows:
-        session.execute(insert(Paper), new_rows)
+        else:
+            differing[paper_id] = (row, is_hf)
+    changed_rows = _merge_into_stored(session, differing, now, result)
+    pks = {paper_id: pk for paper_id, (pk, _) in known.items()}
+    pks.update(_insert_papers(session, new_rows))
     if changed_rows:
         session.execute(update(Paper), changed_rows)
     result.inserted, result.updated = len(new_rows), len(changed_rows)
-    result.changed_ids = [r["id"] for r in new_rows + changed_rows]
-    _upsert_entries(session, records, result)
+    result.changed_ids = [r["id"] for r in new_rows] + [r["id"] for r in changed_rows]
+    _upsert_entries(session, records, pks, set(known), now, result)
     return result
 
 
@@ -78,60 +87,167 @@ def _fold_duplicates(records: list[PaperRecord]) -> dict[str, tuple[dict, bool]]
     return rows
 
 
-def _load_rows(session: Session, ids: list[str]) -> dict[str, dict]:
-    found: dict[str, dict] = {}
-    for chunk in _chunks(ids, 5000):
-        for row in session.execute(select(*_ROW_COLUMNS).where(Paper.id.in_(chunk))).mappings():
-            found[row["id"]] = dict(row)
+def _known_papers(session: Session, ids: list[str]) -> dict[str, tuple[int, str]]:
+    """id -> (pk, content_hash) for the papers already stored."""
+    found: dict[str, tuple[int, str]] = {}
+    for chunk in _chunks(ids, _IN_CHUNK):
+        stmt = select(_PAPER.c.id, _PAPER.c.pk, _PAPER.c.content_hash).where(_PAPER.c.id.in_(chunk))
+        for paper_id, pk, digest in session.execute(stmt).all():
+            found[paper_id] = (pk, digest)
     return found
 
 
-def _upsert_entries(session: Session, records: list[PaperRecord], result: BatchResult) -> None:
+def _merge_into_stored(session: Session, differing: dict[str, tuple[dict, bool]], now,
+                       result: BatchResult) -> list[dict]:
+    """Merge incoming rows into their stored versions; returns the rows that really changed."""
+    changed = []
+    for old in _load_rows(session, list(differing)):
+        row, is_hf = differing[old["id"]]
+        merged = merge_rows(old, row, new_is_hf=is_hf)
+        digest = content_hash(merged)
+        if digest == old["content_hash"]:
+            result.unchanged += 1  # e.g. an older version that only confirms what is stored
+        else:
+            changed.append({**merged, "pk": old["pk"], "content_hash": digest, "changed_at": now})
+    return changed
+
+
+def _load_rows(session: Session, ids: list[str]) -> Iterator[dict]:
+    for chunk in _chunks(ids, _IN_CHUNK):
+        for row in session.execute(select(*_ROW_COLUMNS).where(Paper.id.in_(chunk))).mappings():
+            yield dict(row)
+
+
+def _insert_papers(session: Session, rows: list[dict]) -> dict[str, int]:
+    """Insert new papers; returns their id -> pk."""
+    if not rows:
+        return {}
+    _executemany(session, _PAPER, rows)
+    return paper_pks(session, [row["id"] for row in rows])
+
+
+def _insert_entries(session: Session, rows: list[dict]) -> None:
+    _executemany(session, _ENTRY, rows)
+
+
+def _executemany(session: Session, table, rows: list[dict]) -> None:
+    """A plain DBAPI executemany with the columns' own defaults and bind processors.
+
+    Several times cheaper than SQLAlchemy's per-row statement handling on SQLite, and on
+    PostgreSQL it sends one prepared statement in a pipeline instead of multi-row VALUES
+    that psycopg must re-parse per batch. Values are stored exactly as SQLAlchemy would.
+    """
+    conn = session.connection()
+    placeholder = _PLACEHOLDERS.get(conn.dialect.paramstyle)
+    if placeholder is None:  # a driver we have not measured: let SQLAlchemy do it
+        session.execute(insert(table), rows)
+        return
+    defaults = _column_defaults(table, rows[0].keys())
+    names = tuple(rows[0]) + tuple(defaults)
+    pick = itemgetter(*names)
+    convert = _bind_processors(conn.dialect, table, names)
+    params = []
+    last = [(None, None)] * len(convert)  # a batch repeats values, e.g. its one timestamp
+    for row in rows:
+        values = list(pick({**row, **defaults} if defaults else row))
+        for slot, (i, process) in enumerate(convert):
+            value = values[i]
+            seen, converted = last[slot]
+            if value is None or value is not seen:
+                converted = process(value)
+                last[slot] = (value, converted)
+            values[i] = converted
+        params.append(tuple(values))
+    marks = ", ".join([placeholder] * len(names))
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})", params)
+
+
+_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+def _column_defaults(table, given) -> dict:
+    """Python-side defaults (scalar or callable) of the columns a row leaves out."""
+    out = {}
+    for column in table.columns:
+        default = column.default
+        if column.name in given or default is None:
+            continue
+        if default.is_scalar:
+            out[column.name] = default.arg
+        elif default.is_callable:
+            out[column.name] = default.arg(None)
+    return out
+
+
+_PROCESSORS: dict = {}
+
+
+def _bind_processors(dialect, table, names: tuple[str, ...]) -> list:
+    """(position, processor) for the columns whose values need converting for the driver."""
+    key = (dialect.name, table.name, names)
+    if key not in _PROCESSORS:
+        found = [(i, table.c[n].type.dialect_impl(dialect).bind_processor(dialect)) for i, n in enumerate(names)]
+        _PROCESSORS[key] = [(i, process) for i, process in found if process is not None]
+    return _PROCESSORS[key]
+
+
+def _upsert_entries(session: Session, records: list[PaperRecord], pks: dict[str, int], known: set[str],
+                    now, result: BatchResult) -> None:
     wanted: dict[tuple[str, date], EntryRecord] = {}
     for rec in records:
         for entry in rec.entries:
             wanted[(rec.id, entry.day)] = entry
     if not wanted:
         return
-    pks = paper_pks(session, list({pid for pid, _ in wanted}))
-    days = list({day for _, day in wanted})
-    existing = {
-        (row.paper_pk, row.day): row
-        for row in session.execute(
-            select(DailyEntry.pk, DailyEntry.paper_pk, DailyEntry.day, DailyEntry.source,
-                   DailyEntry.upvotes, DailyEntry.num_comments)
-            .where(DailyEntry.paper_pk.in_(list(pks.values())), DailyEntry.day.in_(days))
-        )
-    }
+    # Only papers stored before this batch can already have entries.
+    known_pks = [pks[pid] for pid in known if pid in pks]
+    existing = _existing_entries(session, known_pks, wanted)
+    # community votes and comments count on top of imported numbers (see store/votes.py)
+    community = community_counts(session, known_pks) if known_pks else {}
     new, changed = [], []
     for (paper_id, day), entry in wanted.items():
         pk = pks[paper_id]
         row = existing.get((pk, day))
+        votes, comments = community.get(pk, (0, 0))
         if row is None:
-            new.append({"paper_pk": pk, "day": day, "source": entry.source, "upvotes": entry.upvotes or 0,
-                        "num_comments": entry.num_comments or 0, "created_at": utcnow()})
-        elif entry.source == "hf" and _hf_counts_changed(row, entry):
+            new.append({"paper_pk": pk, "day": day, "source": entry.source, "upvotes": (entry.upvotes or 0) + votes,
+                        "num_comments": (entry.num_comments or 0) + comments, "created_at": now})
+        elif entry.source == "hf" and _hf_counts_changed(row, entry, votes, comments):
             # HF owns the counts of the entries it created; an "auto" entry becomes an HF one
-            changed.append({"pk": row.pk, "source": "hf", "upvotes": entry.upvotes or 0,
-                            "num_comments": entry.num_comments or 0})
+            changed.append({"pk": row.pk, "source": "hf", "upvotes": (entry.upvotes or 0) + votes,
+                            "num_comments": (entry.num_comments or 0) + comments})
     if new:
-        session.execute(insert(DailyEntry), new)
+        _insert_entries(session, new)
     if changed:
         session.execute(update(DailyEntry), changed)
     result.entries_inserted += len(new)
     result.entries_updated += len(changed)
 
 
-def _hf_counts_changed(row, entry) -> bool:
+def _existing_entries(session: Session, paper_pks: list[int], wanted: dict) -> dict:
+    if not paper_pks:
+        return {}
+    days = list({day for _, day in wanted})
+    found = {}
+    for chunk in _chunks(paper_pks, _IN_CHUNK):
+        stmt = (select(_ENTRY.c.pk, _ENTRY.c.paper_pk, _ENTRY.c.day, _ENTRY.c.source, _ENTRY.c.upvotes,
+                       _ENTRY.c.num_comments)
+                .where(_ENTRY.c.paper_pk.in_(chunk), _ENTRY.c.day.in_(days)))
+        found.update({(row.paper_pk, row.day): row for row in session.execute(stmt)})
+    return found
+
+
+def _hf_counts_changed(row, entry, votes: int = 0, comments: int = 0) -> bool:
     if row.source == "user":
         return False
-    return (row.source, row.upvotes, row.num_comments) != ("hf", entry.upvotes or 0, entry.num_comments or 0)
+    return (row.source, row.upvotes - votes, row.num_comments - comments) != (
+        "hf", entry.upvotes or 0, entry.num_comments or 0)
 
 
 def paper_pks(session: Session, ids: list[str]) -> dict[str, int]:
     out: dict[str, int] = {}
-    for chunk in _chunks(ids, 5000):
-        out.update(dict(session.execute(select(Paper.id, Paper.pk).where(Paper.id.in_(chunk))).all()))
+    for chunk in _chunks(ids, _IN_CHUNK):
+        out.update(session.execute(select(Paper.id, Paper.pk).where(Paper.id.in_(chunk))).all())
     return out
 
 
