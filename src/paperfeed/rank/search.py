@@ -1,20 +1,38 @@
 """Search: the one entry point the CLI, web, API and digests call.
 
-PLACEHOLDER IMPLEMENTATION (a plain SQL LIKE over titles) that fixes the interface; the
-search issue replaces the body with the keyword index, embeddings and fusion.
+``search`` runs keyword (tantivy BM25), semantic (sentence embeddings) or hybrid (both,
+fused) retrieval; until the vector index covers the collection, semantic and hybrid
+requests are answered from the keyword index with a ``notice`` that says so.
+``similar`` gives a paper's nearest neighbours, or title-term matches without vectors.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from paperfeed.db import Database
+from paperfeed.index.embed import EmbeddingUnavailable, get_embedder
+from paperfeed.index.highlight import highlight, query_terms
+from paperfeed.index.keyword import KeywordIndex
+from paperfeed.index.query import ParsedQuery, parse_query
+from paperfeed.index.sync import catch_up, keyword_dir, vector_dir
+from paperfeed.index.vectors import VectorStore
 from paperfeed.models import Paper
+from paperfeed.rank.fusion import Ranking, fuse
 
+log = logging.getLogger(__name__)
 MODES = ("keyword", "semantic", "hybrid")
+MAX_LIMIT = 1000
+CANDIDATES = 100  # each side of a hybrid query contributes this many before fusion
+CONSTRAINED_CANDIDATES = 1000
+# Below this share of papers with vectors, semantic results would miss too much.
+MIN_COVERAGE = 0.98
 
 
 class SearchError(ValueError):
@@ -36,6 +54,43 @@ class SearchResults:
     hits: list[SearchHit]
     requested_mode: str = "hybrid"
     notice: str | None = None  # e.g. "Semantic search is still indexing (40%); showing keyword results."
+    total: int = 0  # matches found (for keyword mode, all BM25 matches; else the fused candidates)
+
+
+class _Engine:
+    """A process's handles on one instance's indexes (reloaded when writers commit)."""
+
+    def __init__(self, index_root: Path, keyword: KeywordIndex, vectors: VectorStore):
+        self.index_root = index_root
+        self.keyword = keyword
+        self.vectors = vectors
+
+
+_engines: dict[Path, _Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def _engine(db: Database) -> _Engine:
+    """The cached index handles, after indexing papers written since the last sync.
+
+    The index is derived data, like a cache: bringing it up to date on read is what keeps
+    a paper findable the moment any writer (import, fetch, API) has committed it.
+    """
+    settings = db.settings
+    root = settings.index_dir().resolve()
+    with _engines_lock:
+        engine = _engines.get(root)
+        if engine is None:  # opening drops an index written with an older schema
+            engine = _Engine(root, KeywordIndex(keyword_dir(settings)), VectorStore(vector_dir(settings)))
+            _engines[root] = engine
+    catch_up(db, settings)
+    return engine
+
+
+def forget_engines() -> None:
+    """Drop cached index handles (tests that delete index directories use this)."""
+    with _engines_lock:
+        _engines.clear()
 
 
 def search(
@@ -48,18 +103,108 @@ def search(
     category: str | None = None,
     since: date | None = None,
     until: date | None = None,
+    highlights: bool = True,
 ) -> SearchResults:
+    _validate(mode, limit, offset, since, until)
+    parsed = parse_query(query or "")
+    if category and category.strip():
+        parsed.categories.append(category.strip().lower())
+    if parsed.is_empty:
+        return SearchResults(query=query, mode="keyword", hits=[], requested_mode=mode)
+    engine = _engine(db)
+    used, notice = _effective_mode(engine, mode, parsed)
+    depth = offset + limit
+    ranking, total = _rank(db, engine, parsed, used, depth, since, until)
+    page = ranking[offset:offset + limit]
+    hits = _hits(db, page, parsed, highlights)
+    return SearchResults(query=query, mode=used, hits=hits, requested_mode=mode, notice=notice, total=total)
+
+
+def _validate(mode: str, limit: int, offset: int, since: date | None, until: date | None) -> None:
     if mode not in MODES:
         raise SearchError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
-    terms = query.split()
-    if not terms:
-        return SearchResults(query=query, mode="keyword", hits=[], requested_mode=mode)
+    if not 1 <= limit <= MAX_LIMIT:
+        raise SearchError(f"limit must be between 1 and {MAX_LIMIT}")
+    if offset < 0 or offset > 10_000:
+        raise SearchError("offset must be between 0 and 10000")
+    if since and until and since > until:
+        raise SearchError("the start date is after the end date")
+
+
+def _effective_mode(engine: _Engine, mode: str, parsed: ParsedQuery) -> tuple[str, str | None]:
+    if mode == "keyword" or not parsed.has_text:
+        return "keyword", None
+    embedded, papers = len(engine.vectors.snapshot()), engine.keyword.num_docs
+    if papers and embedded / papers < MIN_COVERAGE:
+        return "keyword", (f"Semantic search is still indexing ({embedded:,} of {papers:,} papers); "
+                           "showing keyword results.")
+    if not papers:
+        return "keyword", None
+    return mode, None
+
+
+def _rank(db, engine: _Engine, parsed: ParsedQuery, mode: str, depth: int, since, until) -> tuple[Ranking, int]:
+    if mode == "keyword":
+        return engine.keyword.search(parsed, limit=depth, since=since, until=until)
+    constrained = bool(parsed.phrases or parsed.authors)
+    kw_depth = CONSTRAINED_CANDIDATES if constrained else max(CANDIDATES, depth)
+    keyword, _ = engine.keyword.search(parsed, limit=kw_depth, since=since, until=until)
+    semantic = _semantic(db, engine, parsed, max(CANDIDATES, depth), since, until)
+    if constrained:  # phrases and author filters must hold in every mode
+        allowed = {pk for pk, _ in keyword}
+        semantic = [(pk, s) for pk, s in semantic if pk in allowed]
+    ranking = semantic if mode == "semantic" else fuse(keyword[:max(CANDIDATES, depth)], semantic)
+    return ranking, len(ranking)
+
+
+def _semantic(db, engine: _Engine, parsed: ParsedQuery, depth: int, since, until) -> Ranking:
+    try:
+        embedder = get_embedder(db.settings.embedding_device, db.settings.embedding_threads)
+    except EmbeddingUnavailable as exc:
+        raise SearchError(f"semantic search is unavailable: {exc}") from exc
+    vec = embedder.encode_query(parsed.text)
+    return engine.vectors.snapshot().search(vec, depth, since=since, until=until,
+                                            categories=parsed.categories or None)
+
+
+def _load_papers(db: Database, pks: list[int]) -> dict[int, Paper]:
+    if not pks:
+        return {}
     with db.session() as session:
-        stmt = select(Paper).where(or_(*[Paper.title.ilike(f"%{t}%") for t in terms[:8]])).limit(limit).offset(offset)
-        papers = list(session.scalars(stmt))
-    return SearchResults(query=query, mode="keyword", requested_mode=mode,
-                         hits=[SearchHit(paper=p, score=1.0) for p in papers])
+        rows = session.scalars(select(Paper).where(Paper.pk.in_(pks), Paper.withdrawn.is_(False)))
+        return {p.pk: p for p in rows}
+
+
+def _hits(db: Database, page: Ranking, parsed: ParsedQuery, with_highlights: bool = True) -> list[SearchHit]:
+    papers = _load_papers(db, [pk for pk, _ in page])
+    terms = query_terms(parsed.text)
+    hits = []
+    for pk, score in page:
+        paper = papers.get(pk)
+        if paper is None:  # deleted since the index was written
+            continue
+        marks = ({"title": highlight(paper.title, terms), "abstract": highlight(paper.abstract or "", terms, snippet=True)}
+                 if with_highlights else {})
+        hits.append(SearchHit(paper=paper, score=float(score) if parsed.has_text else 0.0, highlights=marks))
+    return hits
 
 
 def similar(db: Database, paper_id: str, k: int = 5) -> list[SearchHit]:
-    return []
+    """The ``k`` papers closest to ``paper_id``: by embedding, else by shared title terms."""
+    if k <= 0:
+        return []
+    with db.session() as session:
+        paper = session.scalar(select(Paper).where(Paper.id == paper_id))
+    if paper is None:
+        return []
+    engine = _engine(db)
+    snap = engine.vectors.snapshot()
+    vec = snap.vector_of(paper.pk)
+    if vec is not None:
+        ranking = snap.search(vec, k, exclude=paper.pk)
+    else:
+        parsed = parse_query(paper.title)
+        found, _ = engine.keyword.search(parsed, limit=k + 1)
+        ranking = [(pk, s) for pk, s in found if pk != paper.pk][:k]
+    papers = _load_papers(db, [pk for pk, _ in ranking])
+    return [SearchHit(paper=papers[pk], score=score) for pk, score in ranking if pk in papers]

@@ -1,0 +1,163 @@
+"""Search quality: nDCG@10 and recall@100 for keyword, semantic and hybrid search.
+
+Each BEIR-layout set under ../shared/relevance/ is written as paperfeed JSONL
+(``{"id", "title", "abstract"}``), imported into a temporary SQLite instance with the
+normal importer, indexed and embedded with the normal index code, and queried through
+``paperfeed.rank.search.search``. Fusion variants are compared on the same two rankings.
+
+    .venv/bin/python bench/search_quality.py [--sets scifact,cranfield,cacm] [--max-queries N]
+
+SciFact is CC BY-NC: it is read from ../shared only and never copied into the repo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "relevance"
+SEMANTIC_WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7)
+CACHE = Path(tempfile.gettempdir()) / "paperfeed-bench-vectors"  # never inside the repo
+
+
+def load_set(folder: Path):
+    corpus = [json.loads(line) for line in open(folder / "corpus.jsonl")]
+    queries = {q["_id"]: q["text"] for q in map(json.loads, open(folder / "queries.jsonl"))}
+    qrels: dict[str, dict[str, int]] = {}
+    with open(folder / "qrels" / "test.tsv") as fh:
+        next(fh)
+        for line in fh:
+            qid, did, score = line.rstrip("\n").split("\t")
+            qrels.setdefault(qid, {})[did] = int(score)
+    return corpus, {q: queries[q] for q in qrels if q in queries}, qrels
+
+
+def write_jsonl(corpus, path: Path) -> None:
+    with open(path, "w") as fh:
+        for doc in corpus:
+            title = (doc.get("title") or "").strip() or "untitled"
+            row = {"id": doc["_id"], "title": title, "abstract": doc.get("text") or ""}
+            if doc.get("authors"):
+                row["authors"] = [a.strip() for a in doc["authors"].split("\n") if a.strip()]
+            fh.write(json.dumps(row) + "\n")
+
+
+def ndcg_at_10(ranked: list[str], rels: dict[str, int]) -> float:
+    dcg = sum(rels.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked[:10]))
+    ideal = sorted((g for g in rels.values() if g > 0), reverse=True)[:10]
+    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall_at_100(ranked: list[str], rels: dict[str, int]) -> float:
+    relevant = {d for d, g in rels.items() if g > 0}
+    return len(relevant & set(ranked[:100])) / len(relevant) if relevant else 0.0
+
+
+def evaluate(runs: dict[str, dict[str, list[str]]], qrels) -> dict[str, tuple[float, float]]:
+    out = {}
+    for name, run in runs.items():
+        qids = [q for q in run if any(g > 0 for g in qrels[q].values())]
+        out[name] = (sum(ndcg_at_10(run[q], qrels[q]) for q in qids) / len(qids),
+                     sum(recall_at_100(run[q], qrels[q]) for q in qids) / len(qids))
+    return out
+
+
+def run_set(name: str, max_queries: int | None) -> tuple[dict, float]:
+    from paperfeed.config import Settings
+    from paperfeed.db import open_database
+    from paperfeed.index.embedjob import embed_missing
+    from paperfeed.index.sync import sync_index
+    from paperfeed.ingest.importer import import_file
+    from paperfeed.rank import fusion
+    from paperfeed.rank.search import search
+
+    corpus, queries, qrels = load_set(SHARED / name)
+    if max_queries:
+        queries = dict(list(queries.items())[:max_queries])
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp))
+        db = open_database(settings)
+        write_jsonl(corpus, Path(tmp) / "corpus.jsonl")
+        import_file(db, Path(tmp) / "corpus.jsonl")
+        rate = _load_or_embed(db, settings, name)
+        sync_index(db, settings)
+        print(f"  {name}: {len(corpus)} docs, embedding {rate:.1f} docs/s, {len(queries)} queries", file=sys.stderr)
+        runs: dict[str, dict[str, list[str]]] = {}
+        lists: dict[str, dict[str, list]] = {"keyword": {}, "semantic": {}}
+        for qid, text in queries.items():
+            for mode in ("keyword", "semantic", "hybrid"):
+                res = search(db, text, limit=100, mode=mode, highlights=False)
+                if res.mode != mode:
+                    raise SystemExit(f"{name}: asked for {mode}, got {res.mode}: {res.notice}")
+                runs.setdefault(mode, {})[qid] = [h.paper.id for h in res.hits]
+                if mode in lists:
+                    lists[mode][qid] = [(h.paper.id, h.score) for h in res.hits]
+            kw, sem = lists["keyword"][qid], lists["semantic"][qid]
+            runs.setdefault("rrf", {})[qid] = [d for d, _ in fusion.rrf(kw, sem)]
+            for w in SEMANTIC_WEIGHTS:
+                runs.setdefault(f"weighted {w}", {})[qid] = [d for d, _ in fusion.weighted(kw, sem, w)]
+        db.dispose()
+    return evaluate(runs, qrels), rate
+
+
+def _load_or_embed(db, settings, name: str) -> float:
+    """Embed the corpus, or reuse vectors a previous run left in CACHE (outside the repo,
+    since SciFact may not be copied into it). Returns docs/s, 0 when reused."""
+    import numpy as np
+    from sqlalchemy import insert, select
+
+    from paperfeed.index.embed import MODEL_NAME, paper_text, text_hash
+    from paperfeed.index.embedjob import embed_missing
+    from paperfeed.models import Paper, PaperEmbedding, utcnow
+
+    cache = CACHE / f"{name}.npz"
+    if not cache.exists():
+        emb = embed_missing(db, settings)
+        with db.session() as session:
+            rows = session.execute(select(Paper.id, PaperEmbedding.vector)
+                                   .join(PaperEmbedding, PaperEmbedding.paper_pk == Paper.pk)).all()
+        CACHE.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, ids=np.array([r.id for r in rows]),
+                 vectors=np.stack([np.frombuffer(r.vector, dtype=np.float16) for r in rows]))
+        return emb.docs_per_s
+    data = np.load(cache)
+    by_id = dict(zip(data["ids"].tolist(), data["vectors"]))
+    with db.session() as session:
+        papers = session.execute(select(Paper.pk, Paper.id, Paper.title, Paper.abstract, Paper.content_hash)).all()
+        session.execute(insert(PaperEmbedding), [
+            {"paper_pk": p.pk, "model": MODEL_NAME, "content_hash": p.content_hash,
+             "text_hash": text_hash(paper_text(p.title, p.abstract)), "dim": len(by_id[p.id]),
+             "vector": by_id[p.id].tobytes(), "embedded_at": utcnow()} for p in papers])
+    return 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default="cranfield,cacm,scifact")
+    parser.add_argument("--max-queries", type=int, default=None)
+    args = parser.parse_args()
+    from paperfeed.rank.fusion import DEFAULT_METHOD, SEMANTIC_WEIGHT
+
+    started = time.time()
+    results, speeds = {}, {}
+    for name in args.sets.split(","):
+        results[name], speeds[name] = run_set(name, args.max_queries)
+    print(f"\nhybrid = {DEFAULT_METHOD} fusion (semantic weight {SEMANTIC_WEIGHT}); model all-MiniLM-L6-v2\n")
+    names = list(results)
+    print(f"| method | " + " | ".join(f"{n} nDCG@10 | {n} R@100" for n in names) + " |")
+    print("|---|" + "---|---|" * len(names))
+    for method in results[names[0]]:
+        cells = " | ".join(f"{results[n][method][0]:.3f} | {results[n][method][1]:.3f}" for n in names)
+        print(f"| {method} | {cells} |")
+    print("\nembedding docs/s: " + ", ".join(f"{n} {s:.1f}" for n, s in speeds.items()))
+    print(f"total {time.time() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

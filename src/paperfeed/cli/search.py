@@ -1,0 +1,128 @@
+"""Search commands: ``search`` and the ``index`` group (build, status, embed, sync)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from paperfeed.cli.context import AppContext, pass_app
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(search_cmd)
+    cli.add_command(index)
+
+
+@click.command("search")
+@click.argument("query")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="Results to show.")
+@click.option("--offset", default=0, show_default=True, type=click.IntRange(0, 10_000), help="Results to skip.")
+@click.option("--mode", type=click.Choice(["keyword", "semantic", "hybrid"]), default="hybrid", show_default=True,
+              help="keyword (BM25), semantic (embeddings) or hybrid (both, fused).")
+@click.option("--category", help="Only papers in this category (cs.LG) or archive (cs).")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only papers published on or after this day.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Only papers published on or before this day.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (id, title, score, published, mode, ...).")
+@pass_app
+def search_cmd(app: AppContext, query: str, limit: int, offset: int, mode: str, category: str | None, since, until,
+               as_json: bool) -> None:
+    """Search every paper for QUERY.
+
+    QUERY may contain "exact phrases", author:name, author:"Full Name" and cat:cs.LG;
+    the other words are ranked by BM25 (keyword), by meaning (semantic) or both (hybrid).
+    """
+    from paperfeed.rank.search import SearchError, search
+
+    try:
+        results = search(app.db, query, limit=limit, offset=offset, mode=mode, category=category,
+                          since=since.date() if since else None, until=until.date() if until else None)
+    except SearchError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if results.notice:
+        click.echo(results.notice, err=True)
+    if as_json:
+        click.echo(json.dumps([_hit_json(h, results.mode) for h in results.hits], indent=2))
+        return
+    if not results.hits:
+        click.echo("no results", err=True)
+    for rank, hit in enumerate(results.hits, start=offset + 1):
+        p = hit.paper
+        click.echo(f"{rank:>3}. [{p.id}] {p.title}  ({p.published or '?'}, {p.primary_category or '-'}, "
+                   f"score {hit.score:.3f})")
+
+
+def _hit_json(hit, mode: str) -> dict:
+    p = hit.paper
+    return {"id": p.id, "title": p.title, "score": round(hit.score, 6),
+            "published": p.published.isoformat() if p.published else None, "mode": mode,
+            "authors": p.author_names, "categories": p.category_list, "abs_url": p.abs_url}
+
+
+@click.group()
+def index() -> None:
+    """Keyword and vector search indexes (derived from the database; rebuildable)."""
+
+
+@index.command()
+@click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: when on a terminal).")
+@pass_app
+def build(app: AppContext, progress: bool | None) -> None:
+    """Rebuild the keyword index and embed every paper not yet embedded; blocks until done."""
+    from paperfeed.index.sync import rebuild_keyword, sync_index
+
+    report = rebuild_keyword(app.db, app.settings)
+    click.echo(f"keyword index: {report.indexed} papers")
+    sync_index(app.db, app.settings)
+    _embed(app, None, progress)
+
+
+@index.command()
+@click.option("--limit", type=click.IntRange(1), default=None, help="Embed at most N papers, then stop.")
+@click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: when on a terminal).")
+@pass_app
+def embed(app: AppContext, limit: int | None, progress: bool | None) -> None:
+    """Embed papers that have no vector yet (resumable: stop any time, run again)."""
+    _embed(app, limit, progress)
+
+
+def _embed(app: AppContext, limit: int | None, progress: bool | None) -> None:
+    from paperfeed.index.embed import EmbeddingUnavailable
+    from paperfeed.index.embedjob import embed_missing
+
+    show = sys.stderr.isatty() if progress is None else progress
+    try:
+        report = embed_missing(app.db, app.settings, limit=limit, progress=show)
+    except EmbeddingUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+    rate = f" at {report.docs_per_s:.1f} papers/s" if report.embedded else ""
+    click.echo(f"embedded {report.embedded}{rate}, unchanged text {report.reused}, still missing {report.remaining}")
+
+
+@index.command()
+@pass_app
+def sync(app: AppContext) -> None:
+    """Bring the keyword index and vector snapshot up to date with the database (fast)."""
+    from paperfeed.index.sync import sync_index
+
+    report = sync_index(app.db, app.settings)
+    click.echo(f"indexed {report.indexed}, removed {report.removed}"
+               + (f", vector snapshot {report.vectors}" if report.vectors is not None else ""))
+
+
+@index.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def status(app: AppContext, as_json: bool) -> None:
+    """Show how many papers are indexed and how far embedding has got."""
+    from paperfeed.index.status import index_status
+
+    info = index_status(app.db, app.settings)
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    click.echo(f"papers (not withdrawn): {info['papers']:,}")
+    click.echo(f"keyword index:          {info['keyword_docs']:,} papers, {info['keyword_bytes'] / 1e6:.1f} MB")
+    click.echo(f"embedded:               {info['embedded']:,} ({info['embedded_pct']:.1f}%), model {info['model']}")
+    click.echo(f"vector index:           {info['vector_docs']:,} papers ({info['vector_kind']})")

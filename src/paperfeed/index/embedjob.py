@@ -1,0 +1,142 @@
+"""Embed the papers that have no (or an outdated) embedding, in committed chunks.
+
+Resumable by construction: each chunk commits its vectors, and the next run asks the
+database again what is missing. Newest papers first, because they are the ones people
+search for. A paper whose text is unchanged (only comments or versions moved) keeps its
+vector without re-embedding.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import numpy as np
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
+from rich.text import Text
+from sqlalchemy import delete, func, insert, or_, select
+
+from paperfeed.config import Settings
+from paperfeed.db import Database
+from paperfeed.index.embed import Embedder, get_embedder, paper_text, text_hash
+from paperfeed.models import Paper, PaperEmbedding, utcnow
+
+CHUNK = 256
+
+
+@dataclass
+class EmbedReport:
+    embedded: int = 0
+    reused: int = 0
+    remaining: int = 0
+    seconds: float = 0.0
+
+    @property
+    def docs_per_s(self) -> float:
+        return self.embedded / self.seconds if self.seconds else 0.0
+
+
+def _missing_filter(model: str):
+    return (Paper.withdrawn.is_(False),
+            or_(PaperEmbedding.paper_pk.is_(None), PaperEmbedding.content_hash != Paper.content_hash,
+                PaperEmbedding.model != model))
+
+
+def count_missing(db: Database, model: str) -> int:
+    with db.session() as session:
+        return session.scalar(select(func.count()).select_from(Paper)
+                              .outerjoin(PaperEmbedding, PaperEmbedding.paper_pk == Paper.pk)
+                              .where(*_missing_filter(model))) or 0
+
+
+def _next_chunk(session, model: str, size: int):
+    return session.execute(
+        select(Paper.pk, Paper.title, Paper.abstract, Paper.content_hash, PaperEmbedding.text_hash,
+               PaperEmbedding.model)
+        .outerjoin(PaperEmbedding, PaperEmbedding.paper_pk == Paper.pk)
+        .where(*_missing_filter(model)).order_by(Paper.pk.desc()).limit(size)
+    ).all()
+
+
+def embed_chunk(db: Database, embedder: Embedder, size: int = CHUNK) -> tuple[int, int]:
+    """Embed one chunk of missing papers and commit it; returns (embedded, reused)."""
+    with db.session() as session:
+        rows = _next_chunk(session, embedder.name, size)
+        if not rows:
+            return 0, 0
+        texts = [paper_text(r.title, r.abstract) for r in rows]
+        hashes = [text_hash(t) for t in texts]
+        todo = [i for i, r in enumerate(rows) if r.text_hash != hashes[i] or r.model != embedder.name]
+        vectors = embedder.encode_documents([texts[i] for i in todo]) if todo else np.zeros((0, 0))
+        vec_of = {i: vectors[j] for j, i in enumerate(todo)}
+        new_rows = []
+        for i, r in enumerate(rows):
+            row = {"paper_pk": r.pk, "model": embedder.name, "content_hash": r.content_hash,
+                   "text_hash": hashes[i], "embedded_at": utcnow()}
+            if i in vec_of:
+                vec = vec_of[i]
+                new_rows.append({**row, "dim": len(vec), "vector": vec.astype(np.float16).tobytes()})
+            else:
+                new_rows.append(row)
+        _store(session, new_rows)
+    return len(todo), len(rows) - len(todo)
+
+
+def _store(session, rows: list[dict]) -> None:
+    fresh = [r for r in rows if "vector" in r]
+    kept = [r for r in rows if "vector" not in r]
+    if fresh:
+        session.execute(delete(PaperEmbedding).where(PaperEmbedding.paper_pk.in_([r["paper_pk"] for r in fresh])))
+        session.execute(insert(PaperEmbedding), fresh)
+    for r in kept:  # same text: only the paper's hash moved on
+        session.query(PaperEmbedding).filter_by(paper_pk=r["paper_pk"]).update(
+            {"content_hash": r["content_hash"], "embedded_at": r["embedded_at"]})
+
+
+def embed_missing(db: Database, settings: Settings, *, limit: int | None = None, progress: bool = False,
+                  stop: threading.Event | None = None, embedder: Embedder | None = None,
+                  refresh_every: float = 60.0) -> EmbedReport:
+    """Embed until nothing is missing (or ``limit`` papers, or ``stop`` is set).
+
+    The vector snapshot is refreshed every ``refresh_every`` seconds and at the end, so
+    semantic search improves while a long run goes on.
+    """
+    from paperfeed.index.sync import sync_index
+
+    embedder = embedder or get_embedder(settings.embedding_device, settings.embedding_threads)
+    total = count_missing(db, embedder.name)
+    goal = min(total, limit) if limit is not None else total
+    report = EmbedReport()
+    started = last_refresh = time.monotonic()
+    bar = _progress() if progress and goal else None
+    with bar or nullcontext():
+        task = bar.add_task("embedding", total=goal) if bar else None
+        while report.embedded + report.reused < goal and not (stop and stop.is_set()):
+            size = min(CHUNK, goal - report.embedded - report.reused)
+            done, reused = embed_chunk(db, embedder, size)
+            if done + reused == 0:
+                break
+            report.embedded += done
+            report.reused += reused
+            if bar:
+                bar.update(task, advance=done + reused)
+            if time.monotonic() - last_refresh > refresh_every:
+                sync_index(db, settings)
+                last_refresh = time.monotonic()
+    report.seconds = time.monotonic() - started
+    sync_index(db, settings)
+    report.remaining = count_missing(db, embedder.name)
+    return report
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
+                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task) -> Text:
+        return Text(f"{task.speed:.1f} papers/s" if task.speed else "-- papers/s")

@@ -1,0 +1,85 @@
+"""The embedding worker that runs inside ``paperfeed serve``.
+
+A daemon thread: sync the keyword index, embed a chunk of missing papers, repeat; sleep
+when there is nothing to do. With several uvicorn workers only one process embeds: the
+others fail to take ``index/worker.lock`` and retry later.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import threading
+
+from paperfeed.config import Settings
+from paperfeed.db import Database
+from paperfeed.index.embed import EmbeddingUnavailable, get_embedder
+from paperfeed.index.embedjob import embed_chunk
+from paperfeed.index.sync import sync_index
+
+log = logging.getLogger(__name__)
+IDLE_SECONDS = 60.0
+# Waiting a little before loading the model keeps short-lived servers (tests, a quick
+# look) from paying for it; stop() interrupts the wait.
+START_DELAY_SECONDS = 10.0
+WORKER_CHUNK = 64  # small, so stop() never waits long for a chunk to finish
+REFRESH_CHUNKS = 20  # publish a new vector snapshot every this many chunks
+
+
+class EmbeddingWorker:
+    def __init__(self, db: Database, settings: Settings, idle_seconds: float = IDLE_SECONDS,
+                 start_delay: float = START_DELAY_SECONDS):
+        self.db = db
+        self.settings = settings
+        self.idle_seconds = idle_seconds
+        self.start_delay = start_delay
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="paperfeed-embed", daemon=True)
+
+    def start(self) -> "EmbeddingWorker":
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        if self._stop.wait(self.start_delay):
+            return
+        lock_path = self.settings.index_dir() / "worker.lock"
+        with open(lock_path, "a") as fh:
+            while not self._stop.is_set():
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:  # another server process is the embedder
+                    self._stop.wait(self.idle_seconds)
+                    continue
+                try:
+                    self._work()
+                finally:
+                    fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _work(self) -> None:
+        try:
+            embedder = get_embedder(self.settings.embedding_device, self.settings.embedding_threads)
+        except EmbeddingUnavailable as exc:
+            log.warning("embedding worker disabled: %s", exc)
+            self._stop.wait()
+            return
+        while not self._stop.is_set():
+            sync_index(self.db, self.settings)
+            chunks = 0
+            while not self._stop.is_set() and chunks < REFRESH_CHUNKS:
+                done, reused = embed_chunk(self.db, embedder, WORKER_CHUNK)
+                if done + reused == 0:
+                    break
+                chunks += 1
+            if chunks:
+                sync_index(self.db, self.settings)
+                continue
+            self._stop.wait(self.idle_seconds)
+
+
+def start_worker(db: Database, settings: Settings, **options) -> EmbeddingWorker:
+    return EmbeddingWorker(db, settings, **options).start()

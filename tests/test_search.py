@@ -1,0 +1,159 @@
+"""Keyword search through the library API on real SQLite and PostgreSQL instances."""
+
+from datetime import date
+
+import pytest
+from sqlalchemy import delete
+
+from paperfeed.index.query import parse_query
+from paperfeed.index.sync import sync_index
+from paperfeed.models import Paper
+from paperfeed.rank.search import SearchError, search, similar
+from paperfeed.store.papers import mark_withdrawn
+from search_support import import_papers, paper
+
+PAPERS = [
+    paper("2501.00001", "Quokka networks for sparse attention", "We study efficient transformers.",
+          ["Ada Lovelace", "Alan Turing"], ["cs.LG", "cs.CL"], "2025-01-10"),
+    paper("2501.00002", "Efficient transformers revisited",
+          "Our method uses quokka style gating for long sequences.", ["Grace Hopper"], ["cs.CL"], "2025-03-02"),
+    paper("2501.00003", "Graph neural networks for molecules", "Message passing on molecular graphs.",
+          ["Quokka Smith"], ["q-bio.BM"], "2025-06-20"),
+    paper("2501.00004", "Protein folding with diffusion", "Diffusion models fold proteins in sparse attention layers.",
+          ["Marie Curie"], ["q-bio.BM", "cs.LG"], "2025-08-01"),
+]
+
+
+@pytest.fixture
+def loaded(db, tmp_path):
+    import_papers(db, tmp_path, PAPERS)
+    return db
+
+
+def ids(results):
+    return [h.paper.id for h in results.hits]
+
+
+def test_title_outranks_authors_outranks_abstract(loaded):
+    assert ids(search(loaded, "quokka", mode="keyword")) == ["2501.00001", "2501.00003", "2501.00002"]
+
+
+def test_phrase_query_requires_adjacent_words(loaded):
+    assert ids(search(loaded, '"sparse attention"', mode="keyword")) == ["2501.00001", "2501.00004"]
+    assert ids(search(loaded, '"attention sparse"', mode="keyword")) == []
+
+
+def test_author_and_category_filters(loaded):
+    assert ids(search(loaded, "author:lovelace", mode="keyword")) == ["2501.00001"]
+    assert ids(search(loaded, 'author:"grace hopper" transformers', mode="keyword")) == ["2501.00002"]
+    assert set(ids(search(loaded, "cat:q-bio.BM", mode="keyword"))) == {"2501.00003", "2501.00004"}
+    assert ids(search(loaded, "sparse attention", mode="keyword", category="q-bio")) == ["2501.00004"]
+    assert set(ids(search(loaded, "cat:cs", mode="keyword"))) == {"2501.00001", "2501.00002", "2501.00004"}
+
+
+def test_date_range_filters(loaded):
+    found = ids(search(loaded, "sparse attention transformers", mode="keyword", since=date(2025, 3, 1),
+                       until=date(2025, 7, 1)))
+    assert found == ["2501.00002"]
+    with pytest.raises(SearchError):
+        search(loaded, "x", since=date(2025, 2, 1), until=date(2025, 1, 1))
+
+
+@pytest.mark.parametrize("query", ["", "   \t\n", '"', "*", "AND", "(", ":", "AND OR NOT", '""', "((**))", "author:",
+                                   "cat:", ":::", "x" * 10_000, "-", "\u200b"])
+def test_degenerate_queries_return_clean_empty_results(loaded, query):
+    for mode in ("keyword", "semantic", "hybrid"):
+        results = search(loaded, query, mode=mode)
+        assert results.hits == []
+
+
+def test_very_long_natural_query_runs(loaded):
+    results = search(loaded, "sparse attention quokka networks " * 400, mode="hybrid")
+    assert ids(results)[0] == "2501.00001"
+
+
+def test_invalid_arguments_raise_search_error(loaded):
+    with pytest.raises(SearchError, match="unknown mode"):
+        search(loaded, "quokka", mode="fuzzy")
+    with pytest.raises(SearchError, match="limit"):
+        search(loaded, "quokka", limit=0)
+    with pytest.raises(SearchError, match="offset"):
+        search(loaded, "quokka", offset=-1)
+
+
+def test_highlights_mark_stemmed_matches_and_escape_html(db, tmp_path):
+    import_papers(db, tmp_path, [paper("2502.00009", "Tracking <b>states</b> in RNNs", "We track the state.")])
+    hit = search(db, "state tracking", mode="keyword").hits[0]
+    assert hit.highlights["title"] == "<mark>Tracking</mark> &lt;b&gt;<mark>states</mark>&lt;/b&gt; in RNNs"
+    assert "<mark>track</mark>" in hit.highlights["abstract"]
+
+
+def test_pagination_is_stable(loaded):
+    all_hits = ids(search(loaded, "quokka sparse attention", mode="keyword", limit=10))
+    page2 = ids(search(loaded, "quokka sparse attention", mode="keyword", limit=2, offset=2))
+    assert page2 == all_hits[2:4]
+
+
+def test_new_version_is_found_by_new_text_only(db, tmp_path):
+    import_papers(db, tmp_path, [paper("2503.00001", "A study", "The wombat burrows at night.")], "v1.jsonl")
+    assert ids(search(db, "wombat", mode="keyword")) == ["2503.00001"]
+    import_papers(db, tmp_path, [paper("2503.00001", "A study", "The platypus swims by day.")], "v2.jsonl")
+    assert ids(search(db, "platypus", mode="keyword")) == ["2503.00001"]
+    assert ids(search(db, "wombat", mode="keyword")) == []
+
+
+def test_withdrawn_and_deleted_papers_leave_the_index(loaded):
+    with loaded.session() as session:
+        mark_withdrawn(session, ["2501.00001"])
+        session.execute(delete(Paper).where(Paper.id == "2501.00003"))
+    report = sync_index(loaded, loaded.settings)
+    assert report.removed == 2
+    assert ids(search(loaded, "quokka", mode="keyword")) == ["2501.00002"]
+    assert "2501.00003" not in ids(search(loaded, "molecules graph", mode="keyword"))
+
+
+def test_requested_hybrid_falls_back_to_keyword_with_notice(loaded):
+    results = search(loaded, "quokka", mode="hybrid")
+    assert results.mode == "keyword" and results.requested_mode == "hybrid"
+    assert results.notice == ("Semantic search is still indexing (0 of 4 papers); showing keyword results.")
+
+
+def test_similar_falls_back_to_title_terms_without_vectors(loaded):
+    hits = similar(loaded, "2501.00002", k=3)
+    assert hits and hits[0].paper.id == "2501.00001"  # shares "transformers"... via title terms
+    assert "2501.00002" not in [h.paper.id for h in hits]
+    assert similar(loaded, "no-such-paper", k=3) == []
+
+
+def test_query_parser_separates_filters_phrases_and_words():
+    q = parse_query('author:"Ada Lovelace" cat:cs.LG "state tracking" linear AND rnn arXiv:2501.1 (')
+    assert q.authors == [["Ada", "Lovelace"]]
+    assert q.categories == ["cs.lg"]
+    assert q.phrases == [["state", "tracking"]]
+    assert q.words == ["linear", "rnn", "arXiv", "2501", "1"]
+
+
+def test_sync_is_incremental(loaded, tmp_path):
+    assert sync_index(loaded, loaded.settings).indexed == 0  # nothing changed since the import
+    import_papers(loaded, tmp_path, [paper("2501.00009", "Fresh okapi paper")], "more.jsonl")
+    assert ids(search(loaded, "okapi", mode="keyword")) == ["2501.00009"]
+    assert sync_index(loaded, loaded.settings).indexed == 0
+
+
+def test_papers_written_by_any_path_are_searchable_at_once(loaded):
+    from paperfeed.ingest.record import PaperRecord
+    from paperfeed.store.papers import upsert_records
+
+    with loaded.session() as session:  # no import command, no explicit sync
+        upsert_records(session, [PaperRecord(id="2501.00077", title="Capybara dynamics", abstract="", source="api")])
+    assert ids(search(loaded, "capybara", mode="keyword")) == ["2501.00077"]
+
+
+def test_index_from_an_older_schema_is_rebuilt(sqlite_db, tmp_path):
+    from paperfeed.index.sync import keyword_dir
+    from paperfeed.rank.search import forget_engines
+
+    import_papers(sqlite_db, tmp_path, PAPERS)
+    (keyword_dir(sqlite_db.settings) / "paperfeed-schema").write_text("0")
+    forget_engines()
+    assert ids(search(sqlite_db, "quokka", mode="keyword"))[0] == "2501.00001"
