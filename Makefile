@@ -8,9 +8,13 @@ PORT   ?= 8000
 
 .PHONY: run test install install-test chromium bench clean
 
+# torch first, pinned to the CPU build: an unpinned torch would pull a multi-GB CUDA build.
+TORCH  ?= torch==2.13.0
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q $(TORCH)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .

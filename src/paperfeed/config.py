@@ -36,10 +36,20 @@ class Settings(BaseSettings):
 
     # community
     submission_window_days: int = 14
+    password_min_length: int = 10
+    session_days: int = 30  # a sign-in lasts this long
+    verify_token_hours: int = 48  # email verification links
+    reset_token_hours: int = 2  # password reset links
+    comment_edit_minutes: int = 15  # own comments: edit/delete freely; later edits are marked "edited"
+    login_limit_per_account: int = 5  # failed sign-ins per account per rate_limit_window_seconds
+    login_limit_per_ip: int = 20  # sign-in attempts per IP per window
+    signup_limit_per_ip: int = 5  # sign-ups (and reset requests) per IP per window
+    rate_limit_window_seconds: int = 900
 
     # search
     embed_in_background: bool = True  # the serve worker embeds new papers
     embedding_device: str = "auto"  # auto | cpu | cuda
+    embedding_threads: int = 1  # torch CPU threads; 1 keeps queries fast on shared cores (0 = torch default)
 
     # mail
     smtp_host: str = "127.0.0.1"
@@ -49,6 +59,20 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     mail_from: str = "paperfeed <paperfeed@localhost>"
     mail_dry_run_dir: Path | None = None  # when set, mails are written as .eml files here
+
+    # digests
+    digest_scheduler: bool = False  # `serve` sends digests itself at digest_send_hour (UTC)
+    digest_send_hour: int = 7
+    digest_batch_size: int = 200  # deliveries claimed per batch
+    digest_smtp_connections: int = 4  # parallel SMTP connections, each reused for the whole run
+    digest_lease_seconds: int = 300  # a claim older than this is taken over (killed sender)
+    digest_max_attempts: int = 5  # temporary failures (4xx, connection) before giving up
+    digest_retry_base_seconds: float = 30.0  # backoff: base * 2**(attempt-1)
+    digest_max_bounces: int = 3  # permanent failures (5xx) before a subscriber is paused
+    digest_confirm_ttl_hours: int = 48
+    digest_confirm_interval_minutes: int = 10  # at most one confirmation mail per address per interval
+    digest_ip_limit: int = 10  # subscribe requests per IP per 10 minutes
+    digest_unsubscribe_email: str | None = None  # mailto: in List-Unsubscribe; default: mail_from's address
 
     config_file: Path | None = None
 

@@ -1,27 +1,63 @@
-"""Sending mail: one function, used by account emails and digests alike.
+"""Sending mail: used by account emails and digests alike.
 
 With ``mail_dry_run_dir`` set, messages are written there as .eml files instead of sent.
+``Mailer`` keeps one SMTP connection open across many messages (digest batches) and turns
+SMTP errors into ``TemporaryMailError`` (4xx, connection trouble: retry later) or
+``PermanentMailError`` (5xx: this address will not take mail).
 """
 
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
 import uuid
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 
 from paperfeed.config import Settings
 
 
-def new_message(settings: Settings, to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
+# CRLF line ends as SMTP wants, and headers folded only where RFC 5322 requires it, so
+# long unbreakable values (List-Unsubscribe URLs) are never RFC 2047-encoded.
+WIRE_POLICY = SMTP_POLICY.clone(max_line_length=998)
+
+
+def wire_bytes(msg: EmailMessage) -> bytes:
+    """The message as it goes over SMTP."""
+    return msg.as_bytes(policy=WIRE_POLICY)
+
+
+class MailError(Exception):
+    def __init__(self, message: str, code: int | None = None):
+        super().__init__(message)
+        self.code = code
+
+
+class TemporaryMailError(MailError):
+    """Worth retrying later: a 4xx reply, a dropped or refused connection, a timeout."""
+
+
+class PermanentMailError(MailError):
+    """A 5xx reply: retrying the same message will not help."""
+
+
+class MailConfigError(MailError):
+    """The server rejected our credentials: no message can go out until settings change."""
+
+
+def new_message(settings: Settings, to: str, subject: str, text: str, html: str | None = None,
+                headers: dict[str, str] | None = None, message_id: str | None = None) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = settings.mail_from
     msg["To"] = to
     msg["Subject"] = subject
     msg["Date"] = formatdate(localtime=False, usegmt=True)
-    msg["Message-ID"] = make_msgid(domain=_domain(settings.mail_from))
+    msg["Message-ID"] = message_id or make_msgid(domain=_domain(settings.mail_from))
+    for name, value in (headers or {}).items():
+        msg[name] = value
     msg.set_content(text)
     if html is not None:
         msg.add_alternative(html, subtype="html")
@@ -35,6 +71,85 @@ def send_message(settings: Settings, msg: EmailMessage) -> None:
         return
     with _connect(settings) as smtp:
         smtp.send_message(msg)
+
+
+class Mailer:
+    """One SMTP connection reused for many messages; reconnects after a failure.
+
+    ``dry_run_dir`` (or settings.mail_dry_run_dir) writes .eml files instead.
+    """
+
+    def __init__(self, settings: Settings, dry_run_dir: Path | None = None):
+        self.settings = settings
+        self.dry_run_dir = dry_run_dir or settings.mail_dry_run_dir
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> "Mailer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def send(self, msg: EmailMessage, sender: str, recipient: str) -> None:
+        self.send_bytes(sender, recipient, wire_bytes(msg))
+
+    def send_bytes(self, sender: str, recipient: str, payload: bytes) -> None:
+        """Send one message (CRLF line ends); raises TemporaryMailError or PermanentMailError."""
+        if self.dry_run_dir is not None:
+            _write_bytes(self.dry_run_dir, payload)
+            return
+        try:
+            if self._smtp is None:
+                self._smtp = _connect(self.settings)
+            self._smtp.sendmail(sender, [recipient], payload)
+        except smtplib.SMTPAuthenticationError as exc:
+            self._drop()
+            raise MailConfigError(f"SMTP login failed: {exc.smtp_code} {exc.smtp_error!r}", exc.smtp_code) from exc
+        except smtplib.SMTPRecipientsRefused as exc:
+            self._reset()
+            code, text = next(iter(exc.recipients.values()))
+            raise _by_code(code, text) from exc
+        except smtplib.SMTPResponseException as exc:
+            self._reset()
+            raise _by_code(exc.smtp_code, exc.smtp_error) from exc
+        except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, socket.timeout,
+                OSError) as exc:
+            self._drop()
+            raise TemporaryMailError(f"connection: {exc}") from exc
+
+    def _reset(self) -> None:
+        # After a refused transaction the connection is usable once RSET succeeds.
+        if self._smtp is None:
+            return
+        try:
+            self._smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()
+
+    def _drop(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            try:
+                smtp.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+
+
+def _by_code(code: int, text: bytes | str) -> MailError:
+    detail = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+    message = f"{code} {detail}"
+    if 500 <= code < 600:
+        return PermanentMailError(message, code)
+    return TemporaryMailError(message, code)
 
 
 def _connect(settings: Settings) -> smtplib.SMTP:
@@ -53,10 +168,19 @@ def _connect(settings: Settings) -> smtplib.SMTP:
 
 
 def _write_eml(folder: Path, msg: EmailMessage) -> Path:
+    return _write_bytes(folder, msg.as_bytes())
+
+
+def _write_bytes(folder: Path, data: bytes) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{uuid.uuid4().hex}.eml"
-    path.write_bytes(msg.as_bytes())
+    path.write_bytes(data)
     return path
+
+
+def address_of(value: str) -> str:
+    """The bare address in 'Name <a@b>' or 'a@b'."""
+    return parseaddr(value)[1] or value
 
 
 def _domain(address: str) -> str:

@@ -49,7 +49,15 @@ def init(app: AppContext, demo_files: tuple[str, ...]) -> None:
         print_report(report)
         with db.session() as session:
             set_state(session, "demo_import", {"files": [Path(f).name for f in demo_files], "read": report.read})
+    _sync_search_index(app)
     click.echo(f"database ready: {app.settings.resolved_database_url}")
+
+
+def _sync_search_index(app: AppContext) -> None:
+    """Index what the import changed (keyword search is current at once; embedding runs later)."""
+    from paperfeed.index.sync import sync_index
+
+    sync_index(app.db, app.settings)
 
 
 @click.command("import")
@@ -67,6 +75,7 @@ def import_cmd(app: AppContext, files: tuple[str, ...], fmt: str | None, progres
     show = sys.stderr.isatty() if progress is None else progress
     report = run_imports(app, files, fmt, show)
     print_report(report)
+    _sync_search_index(app)
     if report.read == 0:
         raise SystemExit(1)
 

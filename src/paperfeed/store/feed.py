@@ -1,18 +1,119 @@
-"""Queries behind the daily pages and instance stats."""
+"""Queries behind the daily/weekly/monthly pages, their feeds, and instance stats."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
-from sqlalchemy import func, select
+import orjson
+from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from paperfeed.models import DailyEntry, HarvestState, Paper
 
+SORTS = ("trending", "newest")
+
+
+def trending_order() -> list:
+    """ORDER BY for "trending". The one place that defines it: the community feature swaps
+    in its time-decay score here, and pages, API, feeds and digests all follow."""
+    from paperfeed.rank.trending import trending_order as decayed
+
+    return decayed()
+
+
+def newest_order() -> list:
+    """Publication date (arXiv submission, else the day it was listed), newest first."""
+    published = func.coalesce(Paper.submitted_at, DailyEntry.day)
+    return [DailyEntry.day.desc(), published.desc(), Paper.id.desc()]
+
+
+def order_for(sort: str) -> list:
+    if sort == "trending":
+        return trending_order()
+    if sort == "newest":
+        return newest_order()
+    raise ValueError(f"unknown sort {sort!r}; use one of {', '.join(SORTS)}")
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    """What the filter bar narrows a period to."""
+
+    category: str | None = None  # "cs.LG" matches that category; "cs" every cs.* category
+    has_code: bool = False
+
+    def clauses(self) -> list:
+        out = []
+        if self.category:
+            out.append(_category_clause(self.category))
+        if self.has_code:
+            # JSON '[]' on both backends; a cast keeps it one portable comparison
+            out.append(cast(Paper.code_urls, String) != "[]")
+        return out
+
+
+def _category_clause(category: str):
+    padded = " " + Paper.categories + " "
+    exact = padded.like(f"% {_escape_like(category)} %", escape="\\")
+    if "." in category:
+        return exact
+    return or_(exact, padded.like(f"% {_escape_like(category)}.%", escape="\\"))
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _visible(start: date, end: date) -> list:
+    return [DailyEntry.day >= start, DailyEntry.day <= end, DailyEntry.hidden.is_(False),
+            Paper.withdrawn.is_(False)]
+
+
+@dataclass
+class EntryPage:
+    entries: list[DailyEntry]
+    total: int
+    limit: int
+    offset: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.limit))
+
+
+def page_entries(session: Session, start: date, end: date, *, sort: str = "trending",
+                 filters: EntryFilter = EntryFilter(), limit: int = 30, offset: int = 0) -> EntryPage:
+    """One page of visible entries with start <= day <= end, plus how many there are in all.
+
+    Papers come in one extra IN query (selectinload), never one per card.
+    """
+    where = _visible(start, end) + filters.clauses()
+    total = session.scalar(select(func.count()).select_from(DailyEntry).join(Paper).where(*where)) or 0
+    stmt = (
+        select(DailyEntry).join(Paper).where(*where)
+        .options(selectinload(DailyEntry.paper))
+        .order_by(*order_for(sort)).limit(limit).offset(offset)
+    )
+    return EntryPage(list(session.scalars(stmt)), total, limit, offset)
+
+
+def entries_between(session: Session, start: date, end: date, limit: int = 50, offset: int = 0) -> list[DailyEntry]:
+    """Visible entries with start <= day <= end, trending first."""
+    return page_entries(session, start, end, limit=limit, offset=offset).entries
+
 
 def latest_day(session: Session) -> date | None:
     return session.scalar(select(func.max(DailyEntry.day)).where(DailyEntry.hidden.is_(False)))
+
+
+def day_before(session: Session, day: date) -> date | None:
+    """The nearest earlier day that has visible papers (an index range scan)."""
+    return session.scalar(select(func.max(DailyEntry.day)).where(DailyEntry.day < day, DailyEntry.hidden.is_(False)))
+
+
+def day_after(session: Session, day: date) -> date | None:
+    return session.scalar(select(func.min(DailyEntry.day)).where(DailyEntry.day > day, DailyEntry.hidden.is_(False)))
 
 
 def days_with_counts(session: Session) -> list[tuple[date, int]]:
@@ -25,19 +126,99 @@ def days_with_counts(session: Session) -> list[tuple[date, int]]:
     return [(day, count) for day, count in rows]
 
 
-def entries_between(session: Session, start: date, end: date, limit: int = 50, offset: int = 0) -> list[DailyEntry]:
-    """Visible entries with start <= day <= end, most upvoted first."""
-    stmt = (
-        select(DailyEntry)
-        .join(Paper)
-        .where(DailyEntry.day >= start, DailyEntry.day <= end, DailyEntry.hidden.is_(False),
-               Paper.withdrawn.is_(False))
-        .options(selectinload(DailyEntry.paper))
-        .order_by(DailyEntry.upvotes.desc(), DailyEntry.day.desc(), Paper.id.desc())
+def period_categories(session: Session, start: date, end: date, limit: int = 40) -> list[tuple[str, int]]:
+    """Primary categories in a period, most papers first (the filter menu)."""
+    rows = session.execute(
+        select(Paper.primary_category, func.count())
+        .select_from(DailyEntry).join(Paper)
+        .where(*_visible(start, end), Paper.primary_category.is_not(None))
+        .group_by(Paper.primary_category)
+        .order_by(func.count().desc(), Paper.primary_category)
         .limit(limit)
-        .offset(offset)
     )
-    return list(session.scalars(stmt))
+    return [(cat, n) for cat, n in rows]
+
+
+def period_version(session: Session, start: date, end: date) -> str:
+    """Changes whenever anything shown for the period changes: entries added, hidden,
+    upvoted or commented, or any paper edited. Keys caches and ETags.
+
+    One statement: an aggregate over the period's daily_entry rows (an index range, no
+    join) plus lone max() subqueries that SQLite and PostgreSQL answer from indexes, so it
+    is cheap enough to run on every request."""
+    entries = (
+        select(func.count(), func.coalesce(func.sum(DailyEntry.upvotes), 0),
+               func.coalesce(func.sum(DailyEntry.num_comments), 0), func.coalesce(func.max(DailyEntry.pk), 0))
+        .where(DailyEntry.day >= start, DailyEntry.day <= end, DailyEntry.hidden.is_(False))
+        .subquery()
+    )
+    row = session.execute(select(
+        entries,
+        select(func.max(Paper.changed_at)).scalar_subquery(),
+        select(func.max(Paper.pk)).scalar_subquery(),
+        select(func.max(DailyEntry.pk)).scalar_subquery(),
+    )).one()
+    return "-".join(str(v) for v in row)
+
+
+def papers_version(session: Session) -> str:
+    """The newest paper change and the newest paper (two lone max() index lookups)."""
+    changed = session.scalar(select(func.max(Paper.changed_at)))
+    newest = session.scalar(select(func.max(Paper.pk)))
+    return f"{changed}-{newest}"
+
+
+def entries_version(session: Session) -> str:
+    """Entries added or removed anywhere (count and newest key, both answered from indexes)."""
+    count = session.scalar(select(func.count()).select_from(DailyEntry))
+    newest = session.scalar(select(func.max(DailyEntry.pk)))
+    return f"{count}-{newest}"
+
+
+def fetch_version(session: Session) -> str:
+    return str(session.scalar(select(func.max(HarvestState.updated_at))))
+
+
+@dataclass
+class PaperActivity:
+    """A paper's counts across the daily pages it is on."""
+
+    upvotes: int = 0
+    num_comments: int = 0
+    days: list[date] = field(default_factory=list)
+
+
+def paper_activity(session: Session, paper: Paper) -> PaperActivity:
+    rows = session.execute(
+        select(DailyEntry.day, DailyEntry.upvotes, DailyEntry.num_comments)
+        .where(DailyEntry.paper_pk == paper.pk, DailyEntry.hidden.is_(False))
+        .order_by(DailyEntry.day)
+    ).all()
+    # Votes and comments belong to the paper, and every entry carries the paper's count,
+    # so a paper on two days has them once, not twice.
+    return PaperActivity(
+        upvotes=max((r.upvotes for r in rows), default=0),
+        num_comments=max((r.num_comments for r in rows), default=0),
+        days=[r.day for r in rows],
+    )
+
+
+def activity_for(session: Session, paper_pks: list[int]) -> dict[int, PaperActivity]:
+    """Counts for many papers in one query (search results, similar papers)."""
+    out: dict[int, PaperActivity] = {pk: PaperActivity() for pk in paper_pks}
+    if not paper_pks:
+        return out
+    rows = session.execute(
+        select(DailyEntry.paper_pk, DailyEntry.day, DailyEntry.upvotes, DailyEntry.num_comments)
+        .where(DailyEntry.paper_pk.in_(paper_pks), DailyEntry.hidden.is_(False))
+        .order_by(DailyEntry.day)
+    )
+    for pk, day, upvotes, comments in rows:
+        act = out[pk]
+        act.upvotes = max(act.upvotes, upvotes)  # per paper, repeated on each entry
+        act.num_comments = max(act.num_comments, comments)
+        act.days.append(day)
+    return out
 
 
 @dataclass
@@ -68,9 +249,21 @@ def instance_stats(session: Session) -> InstanceStats:
     )
 
 
+def last_fetch_time(stats: InstanceStats) -> datetime | None:
+    times = [datetime.fromisoformat(v) for v in stats.last_fetch.values()]
+    return max(times) if times else None
+
+
 def _source_counts(session: Session) -> dict[str, int]:
+    """Papers per source. The database groups the few distinct source lists, so this
+    reads a handful of rows instead of one per paper."""
     counts: dict[str, int] = {}
-    for (sources,) in session.execute(select(Paper.sources)):
-        for source in sources:
-            counts[source] = counts.get(source, 0) + 1
+    as_text = cast(Paper.sources, String)
+    for text, n in session.execute(select(as_text, func.count()).group_by(as_text)):
+        for source in _json_list(text):
+            counts[source] = counts.get(source, 0) + n
     return dict(sorted(counts.items()))
+
+
+def _json_list(text: str | None) -> list[str]:
+    return list(orjson.loads(text)) if text else []

@@ -12,6 +12,9 @@ from fastapi.templating import Jinja2Templates
 
 from paperfeed.config import Settings, load_settings
 from paperfeed.db import Database, open_database
+from paperfeed.web import errors
+from paperfeed.web.listing import VersionedCache
+from paperfeed.web.render import install_filters
 
 WEB_DIR = Path(__file__).parent
 
@@ -24,6 +27,14 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         # Background services started with the server (each returns an object with .stop()):
         # the search feature's embedding worker and the digest feature's scheduler go here.
         services: list = []
+        if settings.embed_in_background:
+            from paperfeed.index.worker import start_worker
+
+            services.append(start_worker(database, settings))
+        if settings.digest_scheduler:  # sends digests at digest_send_hour; safe in every worker
+            from paperfeed.digest.scheduler import DigestScheduler
+
+            services.append(DigestScheduler(database).start())
         try:
             yield
         finally:
@@ -32,14 +43,32 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
             if db is None:
                 database.dispose()
 
-    app = FastAPI(title="paperfeed", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="paperfeed", version="0.1.0", lifespan=lifespan,
+        description="Daily papers, search and feeds. The JSON API under /api mirrors Hugging Face's "
+                    "Daily Papers API, so its clients work against a paperfeed instance.",
+    )
     app.state.settings = settings
     app.state.db = database
     app.state.templates = Jinja2Templates(directory=WEB_DIR / "templates")
+    app.state.templates.env.globals["site_name"] = settings.site_name
+    # Templates ship with the package; re-checking every included file's mtime per card
+    # was a measurable share of a listing page's render time.
+    app.state.templates.env.auto_reload = False
+    install_filters(app.state.templates.env)
+    app.state.listing_cache = VersionedCache()
+    app.state.page_cache = VersionedCache(maxsize=2048)  # instance stats, similar papers
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    errors.install(app)
 
-    from paperfeed.web import pages
+    from paperfeed.web import digest as digest_pages
+    from paperfeed.web import api, community, feeds, pages
 
+    community.install(app)  # CSRF middleware, rate limiter, template helpers
+    app.include_router(community.router)  # before pages: /papers/trending precedes /papers/{id}
+    app.include_router(api.router)
+    app.include_router(feeds.router)
+    app.include_router(digest_pages.router)
     app.include_router(pages.router)
     return app
 

@@ -1,32 +1,147 @@
-"""Pages. For now one plain page: the latest (or ?date=) day's papers."""
+"""HTML pages: daily/weekly/monthly listings, paper pages, search and about."""
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from paperfeed.store.feed import entries_between, latest_day
-from paperfeed.web.deps import get_session, templates
+from paperfeed.ingest.record import split_version
+from paperfeed.rank.search import MODES, SearchError, search, similar
+from paperfeed.store.feed import (
+    SORTS, EntryFilter, activity_for, entries_version, fetch_version, instance_stats, last_fetch_time, paper_activity,
+    papers_version,
+)
+from paperfeed.store.papers import get_paper
+from paperfeed.web.deps import get_session, listing_cache, templates
+from paperfeed.web.listing import PER_PAGE, default_day, load_listing
+from paperfeed.web.periods import KINDS, Period, parse_period, period_of
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
+SEARCH_PER_PAGE = 20
+MAX_PAGE = 10_000
+SIMILAR_TTL_SECONDS = 300
+
+
+def _filters(category: str | None, code: bool) -> EntryFilter:
+    return EntryFilter(category=(category or "").strip() or None, has_code=code)
+
+
+def _sort(value: str) -> str:
+    if value not in SORTS:
+        raise HTTPException(400, f"unknown sort {value!r}; use trending or newest")
+    return value
+
+
+def _render_listing(request: Request, session: Session, period: Period, sort: str, category: str | None,
+                    code: bool, p: int, is_home: bool = False):
+    listing = load_listing(session, listing_cache(request), period, sort=_sort(sort),
+                           filters=_filters(category, code), page_no=p, per_page=PER_PAGE)
+    context = {"listing": listing, "period": period, "is_home": is_home, "kinds": KINDS,
+               "tabs": {kind: period_of(kind, period.start) for kind in KINDS},
+               "cards_html": _cards_html(request, listing)}
+    return templates(request).TemplateResponse(request, "daily.html", context)
+
+
+def _cards_html(request: Request, listing) -> Markup:
+    # the listing object is itself cached per data version, so its identity is the key
+    return _shared_fragment(request, ("cards", id(listing)), "partials/listing_cards.html",
+                            {"listing": listing}, owner=listing)
+
+
+def _shared_fragment(request: Request, key: tuple, template: str, context: dict, owner=None) -> Markup:
+    """A fragment of cards, rendered once per ``key`` for every anonymous viewer.
+
+    Only the upvote buttons differ between viewers (a signed-in user's own votes), so
+    signed-in viewers always get a fresh render."""
+    env = templates(request).env
+    current_user = env.globals.get("current_user")
+    anonymous = current_user is None or current_user(request) is None
+    cache = request.app.state.page_cache
+    if anonymous:
+        cached = cache.get(key)
+        if cached is not None and cached[0] is owner:  # an id() can be reused once its owner is gone
+            return cached[1]
+    html = Markup(env.get_template(template).render({"request": request, **context}))
+    if anonymous:
+        cache.put(key, (owner, html))
+    return html
 
 
 @router.get("/", response_class=HTMLResponse)
-def daily(request: Request, date: str | None = None, session: Session = Depends(get_session)):
-    day = _parse_day(date) if date else (latest_day(session) or _today())
-    entries = entries_between(session, day, day, limit=200)
-    return templates(request).TemplateResponse(request, "daily.html", {"day": day, "entries": entries})
+def home(request: Request, sort: str = "trending", category: str | None = None, code: bool = False,
+         p: int = Query(1, ge=1, le=MAX_PAGE), session: Session = Depends(get_session)):
+    period = period_of("date", default_day(session))
+    return _render_listing(request, session, period, sort, category, code, p, is_home=True)
 
 
-def _parse_day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise HTTPException(status_code=400, detail=f"not a date: {value!r} (use YYYY-MM-DD)")
+@router.get("/papers/{kind}/{slug}", response_class=HTMLResponse)
+def listing_page(request: Request, kind: str, slug: str, sort: str = "trending", category: str | None = None,
+                 code: bool = False, p: int = Query(1, ge=1, le=MAX_PAGE), session: Session = Depends(get_session)):
+    if kind not in KINDS:
+        return paper_page(request, f"{kind}/{slug}", session)
+    return _render_listing(request, session, parse_period(kind, slug), sort, category, code, p)
 
 
-def _today() -> date:
-    return date.today()
+@router.get("/papers/{paper_id:path}", response_class=HTMLResponse)
+def paper_page(request: Request, paper_id: str, session: Session = Depends(get_session)):
+    paper = get_paper(session, paper_id)
+    if paper is None:
+        base, version = split_version(paper_id)
+        if version is not None and get_paper(session, base) is not None:
+            return RedirectResponse(f"/papers/{base}", status_code=301)
+        raise HTTPException(404, f"No paper with id {paper_id!r} on this instance.")
+    activity = paper_activity(session, paper)
+    hits = _similar(request, paper)
+    similar_counts = activity_for(session, [h.paper.pk for h in hits])
+    fingerprint = ("similar-html", paper.id, tuple((h.paper.pk, similar_counts[h.paper.pk].upvotes,
+                                                    similar_counts[h.paper.pk].num_comments) for h in hits))
+    similar_html = _shared_fragment(request, fingerprint, "partials/similar_cards.html",
+                                    {"similar": hits, "similar_counts": similar_counts})
+    context = {"paper": paper, "activity": activity, "similar_html": similar_html, "upvotes": activity.upvotes}
+    return templates(request).TemplateResponse(request, "paper.html", context)
+
+
+def _similar(request: Request, paper):
+    """Neighbours change only when the paper or the index does; the time bucket picks up
+    a vector index that finished building meanwhile."""
+    cache = request.app.state.page_cache
+    key = ("similar", paper.id, paper.changed_at, int(time.time() // SIMILAR_TTL_SECONDS))
+    hits = cache.get(key)
+    if hits is None:
+        hits = similar(request.app.state.db, paper.id, k=6)
+        cache.put(key, hits)
+    return hits
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search_page(request: Request, q: str = "", mode: str = "hybrid", category: str | None = None,
+                since: date | None = None, until: date | None = None, p: int = Query(1, ge=1, le=500),
+                session: Session = Depends(get_session)):
+    if since and until and since > until:
+        raise SearchError("the start date is after the end date")
+    results = None
+    counts = {}
+    if q.strip():
+        results = search(request.app.state.db, q, limit=SEARCH_PER_PAGE + 1, offset=(p - 1) * SEARCH_PER_PAGE,
+                         mode=mode, category=(category or "").strip() or None, since=since, until=until)
+        counts = activity_for(session, [h.paper.pk for h in results.hits])
+    context = {"q": q, "mode": mode, "modes": MODES, "category": category or "", "since": since, "until": until,
+               "results": results, "counts": counts, "page_no": p, "per_page": SEARCH_PER_PAGE}
+    return templates(request).TemplateResponse(request, "search.html", context)
+
+
+@router.get("/about", response_class=HTMLResponse)
+def about(request: Request, session: Session = Depends(get_session)):
+    cache = request.app.state.page_cache
+    key = ("about", papers_version(session), entries_version(session), fetch_version(session))
+    stats = cache.get(key)
+    if stats is None:
+        stats = instance_stats(session)
+        cache.put(key, stats)
+    context = {"stats": stats, "last_fetch": last_fetch_time(stats)}
+    return templates(request).TemplateResponse(request, "about.html", context)

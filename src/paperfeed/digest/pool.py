@@ -1,0 +1,141 @@
+"""The candidate pool for one digest period, built once per send run.
+
+Trending order is the site's (``paperfeed.rank.trending``), over the period's entries.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from paperfeed.db import Database
+from paperfeed.digest.choose import Candidate, Pool, index_pool
+from paperfeed.models import DailyEntry, Paper
+from paperfeed.rank.trending import trending_order
+
+log = logging.getLogger(__name__)
+WINDOW_DAYS = {"daily": 2, "weekly": 7}  # daily looks back two days: a late announcement is still new
+SEARCH_HITS = 50
+SIMILAR_HITS = 50
+
+
+@dataclass(frozen=True)
+class DigestPeriod:
+    kind: str  # daily | weekly
+    today: date  # the day the digest goes out
+
+    @property
+    def key(self) -> str:
+        if self.kind == "daily":
+            return f"daily:{self.today.isoformat()}"
+        year, week, _ = self.today.isocalendar()
+        return f"weekly:{year}-W{week:02d}"
+
+    @property
+    def max_weekday(self) -> int | None:
+        """Weekly subscribers whose weekday is today or earlier this week are due."""
+        return self.today.weekday() if self.kind == "weekly" else None
+
+    @property
+    def label(self) -> str:
+        if self.kind == "daily":
+            return self.today.strftime("%-d %b %Y")
+        return "week of " + (self.today - timedelta(days=self.today.weekday())).strftime("%-d %b %Y")
+
+
+def period_for(kind: str, today: date) -> DigestPeriod:
+    if kind not in WINDOW_DAYS:
+        raise ValueError(f"period must be daily or weekly, not {kind!r}")
+    return DigestPeriod(kind, today)
+
+
+def window(session: Session, period: DigestPeriod) -> tuple[date, date] | None:
+    """The days of entries the digest covers, ending at the newest day with papers."""
+    newest = session.scalar(select(func.max(DailyEntry.day)).where(DailyEntry.hidden.is_(False),
+                                                                    DailyEntry.day <= period.today))
+    if newest is None:
+        return None
+    return newest - timedelta(days=WINDOW_DAYS[period.kind] - 1), newest
+
+
+def build_pool(db: Database, period: DigestPeriod) -> tuple[Pool, tuple[date, date] | None]:
+    with db.session() as session:
+        span = window(session, period)
+        if span is None:
+            return index_pool([]), None
+        order = _trending_pks(session, *span)
+        candidates = _load_candidates(session, order)
+    return index_pool(candidates), span
+
+
+def _trending_pks(session: Session, start: date, end: date) -> list[int]:
+    """Papers with a visible entry in the window, in the site's trending order (one row per
+    paper: its best-ranked entry)."""
+    rows = session.execute(
+        select(DailyEntry.paper_pk).join(Paper)
+        .where(DailyEntry.day >= start, DailyEntry.day <= end, DailyEntry.hidden.is_(False),
+               Paper.withdrawn.is_(False))
+        .order_by(*trending_order())
+    )
+    return list(dict.fromkeys(pk for (pk,) in rows))
+
+
+def _load_candidates(session: Session, order: list[int]) -> list[Candidate]:
+    upvotes: dict[int, int] = {}
+    by_pk: dict[int, Candidate] = {}
+    for start in range(0, len(order), 2000):
+        chunk = order[start:start + 2000]
+        for pk, votes in session.execute(select(DailyEntry.paper_pk, func.max(DailyEntry.upvotes))
+                                         .where(DailyEntry.paper_pk.in_(chunk)).group_by(DailyEntry.paper_pk)):
+            upvotes[pk] = votes
+        cols = (Paper.pk, Paper.id, Paper.title, Paper.authors, Paper.abstract, Paper.categories, Paper.abs_url,
+                Paper.code_urls)
+        for pk, pid, title, authors, abstract, cats, abs_url, code in session.execute(
+                select(*cols).where(Paper.pk.in_(chunk))):
+            by_pk[pk] = Candidate(
+                pk=pk, id=pid, title=" ".join(title.split()), authors=[a["name"] for a in authors],
+                abstract=" ".join(abstract.split()), upvotes=upvotes.get(pk, 0), categories=cats.split(),
+                abs_url=abs_url or f"https://arxiv.org/abs/{pid}", code_url=code[0] if code else None,
+                text=f"{title} {abstract}".lower())
+    return [by_pk[pk] for pk in order if pk in by_pk]
+
+
+def prepare_queries(db: Database, pool: Pool, queries: set[str], span: tuple[date, date] | None) -> None:
+    """Fill ``pool.by_query`` for interest queries not seen yet in this run.
+
+    A query's matches are the pool papers that search's hybrid search ranks for it (or, for
+    ``like:ID``, that ``similar`` finds), followed by pool papers whose title or abstract
+    contain every word of it.
+    """
+    position = {c.pk: pos for pos, c in enumerate(pool.candidates)}
+    for query in sorted(queries - pool.by_query.keys()):
+        ranked = [position[pk] for pk in _search_pks(db, query, span) if pk in position]
+        seen = set(ranked)
+        pool.by_query[query] = ranked + [pos for pos in _lexical(pool, query) if pos not in seen]
+
+
+def _search_pks(db: Database, query: str, span: tuple[date, date] | None) -> list[int]:
+    from paperfeed.rank.search import SearchError, search, similar
+
+    if query.startswith("like:"):
+        return [hit.paper.pk for hit in similar(db, query.removeprefix("like:").strip(), k=SIMILAR_HITS)]
+    since = span[0] - timedelta(days=14) if span else None
+    try:
+        results = search(db, query, limit=SEARCH_HITS, mode="hybrid", since=since, until=span[1] if span else None)
+    except SearchError as exc:
+        log.warning("digest interest %r: %s", query, exc)
+        return []
+    return [hit.paper.pk for hit in results.hits]
+
+
+def _lexical(pool: Pool, query: str) -> list[int]:
+    words = [w for w in re.findall(r"\w+", query.lower()) if w]
+    if not words or query.startswith("like:"):
+        return []
+    patterns = [re.compile(rf"\b{re.escape(w)}") for w in words]
+    return [pos for pos, c in enumerate(pool.candidates) if all(p.search(c.text) for p in patterns)]

@@ -1,0 +1,219 @@
+"""Sending a period's digests exactly once per subscriber, safe to rerun and to run twice.
+
+Work is claimed in the database: ``plan_deliveries`` inserts one row per due subscriber and
+period (unique), and senders claim batches of rows with a lease (an atomic UPDATE; SKIP
+LOCKED on PostgreSQL). A delivery is marked sent right after the SMTP server accepts it,
+so a sender killed part-way leaves at most the message in flight; once its lease expires
+a rerun sends only what was not yet sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from paperfeed.db import Database
+from paperfeed.digest.choose import Interests, Pool, choose
+from paperfeed.digest.pool import DigestPeriod, build_pool, period_for, prepare_queries
+from paperfeed.digest.render import DigestMail, DigestRenderer, Recipient
+from paperfeed.mail import Mailer, PermanentMailError, TemporaryMailError, address_of
+from paperfeed.models import utcnow
+from paperfeed.models.digest import ACTIVE, DigestSubscriber
+from paperfeed.store import subscriptions as store
+
+log = logging.getLogger(__name__)
+HISTORY_DAYS = 60  # papers sent within this many days are not sent again
+
+
+@dataclass
+class SendReport:
+    period_key: str = ""
+    planned: int = 0
+    sent: int = 0
+    skipped: int = 0  # nothing new to show, or the subscriber left meanwhile
+    retried: int = 0
+    failed: int = 0  # gave up after temporary failures
+    bounced: int = 0  # permanent failures
+    paused: int = 0
+    batches: int = 0
+    timings: dict[str, float] = field(default_factory=lambda: {"pool": 0.0, "choose": 0.0, "render": 0.0,
+                                                               "smtp": 0.0, "db": 0.0})
+
+    def summary(self) -> str:
+        t = self.timings
+        return (f"{self.period_key}: planned {self.planned}, sent {self.sent}, skipped {self.skipped}, "
+                f"retried {self.retried}, failed {self.failed}, bounced {self.bounced}, paused {self.paused} "
+                f"(pool {t['pool']:.2f}s, choose {t['choose']:.2f}s, render {t['render']:.2f}s, "
+                f"smtp {t['smtp']:.2f}s, db {t['db']:.2f}s)")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    pk: int
+    subscriber_pk: int
+    owner: str
+    attempts: int
+
+
+def today_utc() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def send_period(db: Database, kind: str, today: date | None = None, *, dry_run_dir: Path | None = None,
+                batch_size: int | None = None, wait_for_retries: bool = True) -> SendReport:
+    """Send (or resume sending) the ``kind`` digests of the period containing ``today``."""
+    settings = db.settings
+    period = period_for(kind, today or today_utc())
+    report = SendReport(period_key=period.key)
+    clock = time.perf_counter()
+    with db.session() as session:
+        report.planned = store.plan_deliveries(session, period.key, kind, period.max_weekday, utcnow())
+    pool, span = build_pool(db, period)
+    report.timings["pool"] += time.perf_counter() - clock
+    with _Sender(db, DigestRenderer(settings, period), pool, span, report, dry_run_dir) as sender:
+        while True:
+            batch = _claim(db, period, batch_size or settings.digest_batch_size, report)
+            if batch:
+                sender.send_batch(batch)
+            elif not (wait_for_retries and _wait_for_retry(db, period)):
+                break
+    log.info("%s", report.summary())
+    return report
+
+
+def _claim(db: Database, period: DigestPeriod, size: int, report: SendReport) -> list[Claimed]:
+    clock = time.perf_counter()
+    owner = uuid.uuid4().hex
+    lease = timedelta(seconds=db.settings.digest_lease_seconds)
+    with db.session() as session:
+        rows = store.claim_deliveries(session, period.key, owner, size, utcnow(), lease)
+        batch = [Claimed(d.pk, d.subscriber_pk, owner, d.attempts) for d in rows]
+    report.timings["db"] += time.perf_counter() - clock
+    return batch
+
+
+def _wait_for_retry(db: Database, period: DigestPeriod) -> bool:
+    """Sleep until the next delivery in backoff is due; False when none is waiting."""
+    with db.session() as session:
+        due = store.next_retry_at(session, period.key)
+    if due is None:
+        return False
+    time.sleep(max(0.0, (due - utcnow()).total_seconds()) + 0.01)
+    return True
+
+
+class _Sender:
+    """Chooses and renders on the calling thread; ``digest_smtp_connections`` worker threads,
+    each with its own SMTP connection, transmit and record each message as soon as the
+    server accepts it. SMTP round trips dominate, so several connections overlap them."""
+
+    def __init__(self, db: Database, renderer: DigestRenderer, pool: Pool, span, report: SendReport,
+                 dry_run_dir: Path | None):
+        self.db, self.renderer, self.pool, self.span, self.report = db, renderer, pool, span, report
+        self.dry_run_dir = dry_run_dir
+        self.lock = threading.Lock()
+        self.local = threading.local()
+        self.mailers: list[Mailer] = []
+        self.workers = ThreadPoolExecutor(max(1, db.settings.digest_smtp_connections), "digest-smtp")
+        self.sender_address = address_of(db.settings.mail_from)
+
+    def __enter__(self) -> "_Sender":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.workers.shutdown(wait=True)
+        for mailer in self.mailers:
+            mailer.close()
+
+    def send_batch(self, batch: list[Claimed]) -> None:
+        report = self.report
+        clock = time.perf_counter()
+        pks = [c.subscriber_pk for c in batch]
+        with self.db.session() as session:
+            subscribers = store.subscribers_by_pk(session, pks)
+            history = store.sent_history(session, pks, utcnow() - timedelta(days=HISTORY_DAYS))
+        self._add("db", time.perf_counter() - clock)
+        clock = time.perf_counter()
+        prepare_queries(self.db, self.pool, {k for s in subscribers.values() for k in s.keywords}, self.span)
+        self._add("choose", time.perf_counter() - clock)
+        jobs = [self._prepare(claimed, subscribers.get(claimed.subscriber_pk), history) for claimed in batch]
+        # Wait for the whole batch: its claims must not outlive the lease unnoticed.
+        for future in [self.workers.submit(self._transmit, *job) for job in jobs if job is not None]:
+            future.result()
+        report.batches += 1
+
+    def _prepare(self, claimed: Claimed, sub: DigestSubscriber | None, history: dict[int, set[int]]):
+        if sub is None or sub.status != ACTIVE:
+            self._finish(store.mark_skipped, "skipped", claimed.pk, claimed.owner, "no longer subscribed")
+            return None
+        clock = time.perf_counter()
+        interests = Interests(tuple(sub.categories), tuple(sub.keywords), tuple(sub.authors))
+        papers = choose(self.pool, interests, sub.size, history.get(sub.pk, frozenset()))
+        self._add("choose", time.perf_counter() - clock)
+        if not papers:
+            self._finish(store.mark_skipped, "skipped", claimed.pk, claimed.owner, "nothing new")
+            return None
+        clock = time.perf_counter()
+        mail = self.renderer.render(Recipient(sub.pk, sub.email, sub.name), papers, bool(interests))
+        self._add("render", time.perf_counter() - clock)
+        return claimed, mail, [p.pk for p in papers]
+
+    def _transmit(self, claimed: Claimed, mail: DigestMail, paper_pks: list[int]) -> None:
+        clock = time.perf_counter()
+        try:
+            self._mailer().send_bytes(self.sender_address, mail.recipient.email, mail.data)
+        except TemporaryMailError as exc:
+            self._add("smtp", time.perf_counter() - clock)
+            self._temporary_failure(claimed, str(exc))
+            return
+        except PermanentMailError as exc:
+            self._add("smtp", time.perf_counter() - clock)
+            self._permanent_failure(claimed, str(exc))
+            return
+        self._add("smtp", time.perf_counter() - clock)
+        self._finish(store.mark_sent, "sent", claimed.pk, claimed.owner, paper_pks, mail.message_id, utcnow())
+
+    def _mailer(self) -> Mailer:
+        mailer = getattr(self.local, "mailer", None)
+        if mailer is None:
+            mailer = self.local.mailer = Mailer(self.db.settings, self.dry_run_dir)
+            with self.lock:
+                self.mailers.append(mailer)
+        return mailer
+
+    def _add(self, timing: str, seconds: float, counter: str | None = None) -> None:
+        with self.lock:
+            self.report.timings[timing] += seconds
+            if counter:
+                setattr(self.report, counter, getattr(self.report, counter) + 1)
+
+    def _finish(self, func, counter: str | None, *args):
+        clock = time.perf_counter()
+        with self.db.session() as session:
+            result = func(session, *args)
+        self._add("db", time.perf_counter() - clock, counter)
+        return result
+
+    def _temporary_failure(self, claimed: Claimed, error: str) -> None:
+        settings = self.db.settings
+        attempt = claimed.attempts + 1
+        retry_at = None
+        if attempt < settings.digest_max_attempts:
+            retry_at = utcnow() + timedelta(seconds=settings.digest_retry_base_seconds * 2 ** (attempt - 1))
+        log.warning("digest delivery %s: temporary failure (attempt %s): %s", claimed.pk, attempt, error)
+        self._finish(store.mark_retry, "retried" if retry_at else "failed", claimed.pk, claimed.owner, error,
+                     retry_at)
+
+    def _permanent_failure(self, claimed: Claimed, error: str) -> None:
+        settings = self.db.settings
+        log.warning("digest delivery %s: permanent failure: %s", claimed.pk, error)
+        paused = self._finish(store.mark_bounced, "bounced", claimed.pk, claimed.owner, claimed.subscriber_pk,
+                              error, settings.digest_max_bounces, utcnow())
+        if paused:
+            self._add("db", 0.0, "paused")

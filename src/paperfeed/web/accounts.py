@@ -1,0 +1,341 @@
+"""Account pages: sign up, sign in/out, email verification, password reset, settings, profiles.
+
+Sign-up, sign-in and reset answer the same whether or not an address has an account:
+sign-up always says "check your email" (an existing owner gets a "someone tried to sign
+up" mail instead), sign-in says "wrong username/email or password" for both, and reset
+always says "if an account uses that address, we sent a link".
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from paperfeed.mail import new_message, send_message
+from paperfeed.models import User
+from paperfeed.store import comments as comment_store
+from paperfeed.store import users as user_store
+from paperfeed.store import votes as vote_store
+from paperfeed.store.users import AccountError, EmailTaken, TokenError
+from paperfeed.web.auth import (SESSION_COOKIE, clear_session_cookie, current_user, safe_next,
+                                set_session_cookie)
+from paperfeed.web.deps import get_session, templates
+from paperfeed.web.ratelimit import Limit, RateLimited
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+
+NOTICES = {
+    "password": "Your password has been changed. Other browsers have been signed out.",
+    "email": "If that address is free, we sent a confirmation link to it. Your email changes once you click it.",
+    "privacy": "Your privacy setting has been saved.",
+    "revoked": "The token has been revoked.",
+    "verify-sent": "We sent you a new verification link.",
+    "reset": "Your password has been reset. Sign in with the new one.",
+    "deleted": "Your account has been deleted.",
+}
+
+
+def render(request: Request, name: str, context: dict | None = None, status: int = 200,
+           headers: dict | None = None) -> HTMLResponse:
+    return templates(request).TemplateResponse(request, name, context or {}, status_code=status, headers=headers)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def limiter(request: Request):
+    return request.app.state.rate_limiter
+
+
+def too_many(request: Request, exc: RateLimited, template: str, context: dict) -> HTMLResponse:
+    return render(request, template, {**context, "error": str(exc)}, status=429,
+                  headers={"Retry-After": str(exc.retry_after)})
+
+
+def deliver(request: Request, to: str, subject: str, text: str) -> None:
+    """Sends an account mail; a mail server failure is logged, never shown (it would tell
+    whether the address has an account)."""
+    settings = request.app.state.settings
+    try:
+        send_message(settings, new_message(settings, to, subject, text))
+    except (smtplib.SMTPException, OSError) as exc:
+        log.warning("could not send %r to %s: %s", subject, to, exc)
+
+
+def link(request: Request, path: str) -> str:
+    return request.app.state.settings.base_url.rstrip("/") + path
+
+
+# --- sign up -----------------------------------------------------------------
+
+
+@router.get("/signup", response_class=HTMLResponse)
+def signup_form(request: Request):
+    return render(request, "community/signup.html")
+
+
+@router.post("/signup", response_class=HTMLResponse)
+def signup(request: Request, username: str = Form(""), email: str = Form(""), password: str = Form(""),
+           session: Session = Depends(get_session)):
+    settings = request.app.state.settings
+    form = {"username": username, "email": email}
+    try:
+        limiter(request).check([Limit(f"signup:ip:{client_ip(request)}", settings.signup_limit_per_ip)])
+    except RateLimited as exc:
+        return too_many(request, exc, "community/signup.html", form)
+    limiter(request).hit(f"signup:ip:{client_ip(request)}")
+    try:
+        user = user_store.create_user(session, settings, username, email, password)
+    except EmailTaken:
+        address = user_store.clean_email(email)
+        deliver(request, address, f"Someone tried to sign up on {settings.site_name}",
+                f"Someone (maybe you) tried to create an account with this address, which already has one.\n"
+                f"Sign in: {link(request, '/login')}\nForgot your password? {link(request, '/reset')}\n")
+        return render(request, "community/check_email.html", {"email": address})
+    except AccountError as exc:
+        return render(request, "community/signup.html", {**form, "error": str(exc)}, status=400)
+    token = user_store.issue_email_token(session, settings, user, "verify", user.email)
+    session.commit()
+    send_verification(request, user.email, token)
+    return render(request, "community/check_email.html", {"email": user.email})
+
+
+def send_verification(request: Request, email: str, token: str) -> None:
+    settings = request.app.state.settings
+    deliver(request, email, f"Confirm your email for {settings.site_name}",
+            f"Confirm this address by opening:\n\n{link(request, '/verify?token=' + token)}\n\n"
+            f"The link works once and expires in {settings.verify_token_hours} hours.\n")
+
+
+@router.get("/verify", response_class=HTMLResponse)
+def verify_form(request: Request, token: str = ""):
+    # A GET never changes anything (mail scanners prefetch links): the page asks for one click.
+    return render(request, "community/verify.html", {"token": token})
+
+
+@router.post("/verify", response_class=HTMLResponse)
+def verify(request: Request, token: str = Form(""), session: Session = Depends(get_session)):
+    try:
+        user = user_store.verify_email(session, request.app.state.settings, token)
+    except TokenError as exc:
+        return render(request, "community/verify.html", {"error": str(exc)}, status=400)
+    return render(request, "community/verify.html", {"verified": user.email})
+
+
+# --- sign in / out -----------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/", notice: str = ""):
+    return render(request, "community/login.html", {"next": safe_next(next), "notice": NOTICES.get(notice)})
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(request: Request, login: str = Form(""), password: str = Form(""), next: str = Form("/"),
+          session: Session = Depends(get_session)):
+    settings = request.app.state.settings
+    ip_key, account_key = f"login:ip:{client_ip(request)}", f"login:account:{login.strip().lower()[:200]}"
+    form = {"login": login, "next": safe_next(next)}
+    try:
+        limiter(request).check([Limit(ip_key, settings.login_limit_per_ip),
+                                Limit(account_key, settings.login_limit_per_account)])
+    except RateLimited as exc:
+        return too_many(request, exc, "community/login.html", form)
+    limiter(request).hit(ip_key)
+    user = user_store.authenticate(session, login, password)
+    if user is None:
+        limiter(request).hit(account_key)
+        return render(request, "community/login.html", {**form, "error": "Wrong username/email or password."},
+                      status=400)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    sign_in(request, response, session, user)
+    return response
+
+
+def sign_in(request: Request, response: Response, session: Session, user: User) -> None:
+    """A brand-new session id for this browser; any session it presented is ended, so an id
+    planted before sign-in (session fixation) is worthless."""
+    user_store.end_session(session, request.cookies.get(SESSION_COOKIE))
+    raw = user_store.start_session(session, request.app.state.settings, user)
+    set_session_cookie(response, request, raw)
+
+
+@router.post("/logout")
+def logout(request: Request, session: Session = Depends(get_session)):
+    user_store.end_session(session, request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/", status_code=303)
+    clear_session_cookie(response, request)
+    return response
+
+
+# --- password reset ----------------------------------------------------------
+
+
+@router.get("/reset", response_class=HTMLResponse)
+def reset_request_form(request: Request):
+    return render(request, "community/reset.html")
+
+
+@router.post("/reset", response_class=HTMLResponse)
+def reset_request(request: Request, email: str = Form(""), session: Session = Depends(get_session)):
+    settings = request.app.state.settings
+    key = f"reset:ip:{client_ip(request)}"
+    try:
+        limiter(request).check([Limit(key, settings.signup_limit_per_ip)])
+    except RateLimited as exc:
+        return too_many(request, exc, "community/reset.html", {"email": email})
+    limiter(request).hit(key)
+    user = user_store.get_user_by_email(session, email) if "@" in email else None
+    if user is not None and not user.banned:
+        token = user_store.issue_email_token(session, settings, user, "reset", user.email)
+        session.commit()
+        deliver(request, user.email, f"Reset your {settings.site_name} password",
+                f"Choose a new password here:\n\n{link(request, '/reset/confirm?token=' + token)}\n\n"
+                f"The link works once and expires in {settings.reset_token_hours} hours. "
+                f"If you did not ask for this, ignore this mail.\n")
+    return render(request, "community/reset.html", {"sent": True})
+
+
+@router.get("/reset/confirm", response_class=HTMLResponse)
+def reset_confirm_form(request: Request, token: str = ""):
+    return render(request, "community/reset_confirm.html", {"token": token})
+
+
+@router.post("/reset/confirm", response_class=HTMLResponse)
+def reset_confirm(request: Request, token: str = Form(""), password: str = Form(""),
+                  session: Session = Depends(get_session)):
+    try:
+        user_store.reset_password(session, request.app.state.settings, token, password)
+    except AccountError as exc:
+        return render(request, "community/reset_confirm.html", {"token": token, "error": str(exc)}, status=400)
+    return RedirectResponse("/login?notice=reset", status_code=303)
+
+
+# --- settings ----------------------------------------------------------------
+
+
+def _settings_page(request: Request, session: Session, user: User, status: int = 200, **extra) -> HTMLResponse:
+    context = {"account": user, "tokens": user_store.list_api_tokens(session, user), **extra}
+    return render(request, "community/settings.html", context, status=status)
+
+
+def _signed_in(request: Request, user: User | None) -> RedirectResponse | None:
+    if user is None:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    return None
+
+
+@router.get("/settings", response_class=HTMLResponse)
+def settings_page(request: Request, notice: str = "", user: User | None = Depends(current_user),
+                  session: Session = Depends(get_session)):
+    return _signed_in(request, user) or _settings_page(request, session, user, notice=NOTICES.get(notice))
+
+
+@router.post("/settings/password", response_class=HTMLResponse)
+def change_password(request: Request, current: str = Form(""), new: str = Form(""),
+                    user: User | None = Depends(current_user), session: Session = Depends(get_session)):
+    if redirect := _signed_in(request, user):
+        return redirect
+    try:
+        user_store.change_password(session, request.app.state.settings, user, current, new)
+    except AccountError as exc:
+        return _settings_page(request, session, user, status=400, error=str(exc))
+    response = RedirectResponse("/settings?notice=password", status_code=303)
+    sign_in(request, response, session, user)
+    return response
+
+
+@router.post("/settings/email", response_class=HTMLResponse)
+def change_email(request: Request, password: str = Form(""), email: str = Form(""),
+                 user: User | None = Depends(current_user), session: Session = Depends(get_session)):
+    if redirect := _signed_in(request, user):
+        return redirect
+    try:
+        token = user_store.request_email_change(session, request.app.state.settings, user, password, email)
+    except AccountError as exc:
+        return _settings_page(request, session, user, status=400, error=str(exc))
+    if token is not None:
+        session.commit()
+        send_verification(request, user_store.clean_email(email), token)
+    return RedirectResponse("/settings?notice=email", status_code=303)
+
+
+@router.post("/settings/verify")
+def resend_verification(request: Request, user: User | None = Depends(current_user),
+                        session: Session = Depends(get_session)):
+    if redirect := _signed_in(request, user):
+        return redirect
+    if not user.email_verified:
+        token = user_store.issue_email_token(session, request.app.state.settings, user, "verify", user.email)
+        session.commit()
+        send_verification(request, user.email, token)
+    return RedirectResponse("/settings?notice=verify-sent", status_code=303)
+
+
+@router.post("/settings/privacy")
+def change_privacy(request: Request, upvotes_private: str = Form(""), user: User | None = Depends(current_user),
+                   session: Session = Depends(get_session)):
+    if redirect := _signed_in(request, user):
+        return redirect
+    user_store.set_upvotes_private(session, user, upvotes_private == "on")
+    return RedirectResponse("/settings?notice=privacy", status_code=303)
+
+
+@router.post("/settings/tokens", response_class=HTMLResponse)
+def create_token(request: Request, name: str = Form(""), scopes: list[str] = Form([]),
+                 user: User | None = Depends(current_user), session: Session = Depends(get_session)):
+    if redirect := _signed_in(request, user):
+        return redirect
+    try:
+        token, raw = user_store.create_api_token(session, user, name, scopes)
+    except AccountError as exc:
+        return _settings_page(request, session, user, status=400, error=str(exc))
+    return _settings_page(request, session, user, new_token=raw, new_token_name=token.name)
+
+
+@router.post("/settings/tokens/{token_pk}/revoke")
+def revoke_token(request: Request, token_pk: int, user: User | None = Depends(current_user),
+                 session: Session = Depends(get_session)):
+    if redirect := _signed_in(request, user):
+        return redirect
+    user_store.revoke_api_token(session, user, token_pk)
+    return RedirectResponse("/settings?notice=revoked", status_code=303)
+
+
+@router.post("/settings/delete", response_class=HTMLResponse)
+def delete_account(request: Request, password: str = Form(""), user: User | None = Depends(current_user),
+                   session: Session = Depends(get_session)):
+    if redirect := _signed_in(request, user):
+        return redirect
+    if user_store.authenticate(session, user.username, password) is None:
+        return _settings_page(request, session, user, status=400, error="Your password is not right.")
+    user_store.delete_account(session, user)
+    response = RedirectResponse("/login?notice=deleted", status_code=303)
+    clear_session_cookie(response, request)
+    return response
+
+
+# --- profiles ----------------------------------------------------------------
+
+
+@router.get("/u/{username}", response_class=HTMLResponse)
+def profile(request: Request, username: str, viewer: User | None = Depends(current_user),
+            session: Session = Depends(get_session)):
+    person = user_store.get_user_by_name(session, username)
+    if person is None or (person.banned and not (viewer and viewer.is_admin)):
+        return render(request, "error.html", {"status": 404, "title": "Not found",
+                                              "message": "There is no such user."}, status=404)
+    show_votes = not person.upvotes_private or (viewer is not None and viewer.pk == person.pk)
+    context = {
+        "person": person,
+        "submitted": vote_store.submitted_by(session, person),
+        "upvoted": vote_store.upvoted_by(session, person) if show_votes else None,
+        "comments": comment_store.comments_by(session, person),
+    }
+    return render(request, "community/profile.html", context)

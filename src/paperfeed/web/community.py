@@ -1,0 +1,331 @@
+"""Community routes: upvotes (htmx), submissions, comments, /papers/trending, moderation, and
+their JSON API twins. ``install(app)`` wires CSRF, the rate limiter and template helpers."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from paperfeed.ingest.http import FetchError, PoliteClient
+from paperfeed.ingest.record import MalformedRecord, parse_arxiv_reference
+from paperfeed.models import Paper, User, utcnow
+from paperfeed.store import comments as comment_store
+from paperfeed.store import moderation
+from paperfeed.store import users as user_store
+from paperfeed.store import votes as vote_store
+from paperfeed.store.comments import CommentError, NotAllowed
+from paperfeed.store.papers import get_paper
+from paperfeed.store.votes import SubmissionError
+from paperfeed.web import accounts
+from paperfeed.web.accounts import render
+from paperfeed.web.auth import current_user, require_admin, require_user, template_user
+from paperfeed.web.csrf import CSRFMiddleware, csrf_token
+from paperfeed.web.deps import get_session
+from paperfeed.web.ratelimit import RateLimiter
+
+router = APIRouter()
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api", tags=["community"])
+
+
+def install(app) -> None:
+    """CSRF middleware, the DB-backed rate limiter (clock injectable via app.state.clock),
+    the injectable arXiv transport, and template helpers."""
+    settings = app.state.settings
+    app.add_middleware(CSRFMiddleware, key_source=settings.signing_key,
+                       secure=settings.base_url.startswith("https://"))
+    app.state.clock = time.time
+    app.state.rate_limiter = RateLimiter(app.state.db, settings.rate_limit_window_seconds,
+                                         clock=lambda: app.state.clock())
+    if not hasattr(app.state, "arxiv_transport"):
+        app.state.arxiv_transport = None  # tests put an httpx.MockTransport here
+    env = app.state.templates.env
+    env.globals["csrf_token"] = csrf_token
+    env.globals["current_user"] = template_user
+    env.globals["viewer_voted"] = viewer_voted
+    env.globals["comment_thread"] = comment_thread
+    env.globals["can_edit_quietly"] = lambda c: utcnow() - c.created_at <= timedelta(minutes=settings.comment_edit_minutes)
+
+
+def viewer_voted(request: Request, paper: Paper) -> bool:
+    user = template_user(request)
+    if user is None:
+        return False
+    with request.app.state.db.sessions() as session:
+        return vote_store.has_voted(session, user, paper.pk)
+
+
+def comment_thread(request: Request, paper: Paper) -> list:
+    with request.app.state.db.sessions() as session:
+        return comment_store.thread(session, paper.pk)
+
+
+def _paper_or_404(session: Session, paper_id: str) -> Paper:
+    paper = get_paper(session, paper_id)
+    if paper is None:
+        raise HTTPException(404, f"No paper with id {paper_id!r} on this instance.")
+    return paper
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+# --- upvotes -----------------------------------------------------------------
+
+
+@pages.post("/papers/{paper_id:path}/upvote", response_class=HTMLResponse)
+def upvote(request: Request, paper_id: str, user: User | None = Depends(current_user),
+           session: Session = Depends(get_session)):
+    """Toggles the vote and answers with the re-rendered button (htmx swaps it in place)."""
+    paper = _paper_or_404(session, paper_id)
+    is_htmx = request.headers.get("hx-request") == "true"
+    prompt = None
+    if user is None:
+        prompt = "signin"
+    elif not user.email_verified:
+        prompt = "verify"
+    if prompt and not is_htmx:
+        return RedirectResponse(f"/login?next=/papers/{paper.id}" if prompt == "signin" else "/settings", 303)
+    if prompt:
+        return render(request, "partials/upvote.html", {"paper": paper, "prompt": prompt,
+                                                        "upvotes": vote_store.paper_upvotes(session, paper.pk)})
+    state = vote_store.toggle_vote(session, user, paper)
+    session.commit()  # before answering: a failed commit must be an error, not a lost vote
+    if not is_htmx:
+        return RedirectResponse(f"/papers/{paper.id}", 303)
+    return render(request, "partials/upvote.html", {"paper": paper, "upvotes": state.upvotes, "voted": state.voted})
+
+
+# --- submissions -------------------------------------------------------------
+
+
+@pages.get("/submit", response_class=HTMLResponse)
+def submit_form(request: Request, user: User | None = Depends(current_user)):
+    if user is None:
+        return RedirectResponse("/login?next=/submit", 303)
+    return render(request, "community/submit.html", {"window": request.app.state.settings.submission_window_days})
+
+
+@pages.post("/submit", response_class=HTMLResponse)
+def submit(request: Request, reference: str = Form(""), user: User | None = Depends(current_user),
+           session: Session = Depends(get_session)):
+    if user is None:
+        return RedirectResponse("/login?next=/submit", 303)
+    try:
+        paper = submit_reference(request, session, user, reference)
+    except (SubmissionError, MalformedRecord, PermissionError) as exc:
+        return render(request, "community/submit.html", {"error": str(exc), "reference": reference,
+                                                         "window": request.app.state.settings.submission_window_days},
+                      status=400)
+    return RedirectResponse(f"/papers/{paper.id}?submitted=1", 303)
+
+
+def submit_reference(request: Request, session: Session, user: User, reference: str) -> Paper:
+    """Puts the paper a user pasted (id, abs/pdf URL, versioned or not) on today's page,
+    fetching it from arXiv first when this instance does not have it."""
+    if not user.email_verified:
+        raise PermissionError("Please verify your email address before submitting papers.")
+    paper_id, _version = parse_arxiv_reference(reference)
+    paper = get_paper(session, paper_id) or _fetch_paper(request, session, paper_id)
+    settings = request.app.state.settings
+    vote_store.submit_entry(session, user, paper, today(), settings.submission_window_days)
+    return paper
+
+
+def _fetch_paper(request: Request, session: Session, paper_id: str) -> Paper:
+    from paperfeed.ingest.fetch import fetch_arxiv_ids
+
+    settings = request.app.state.settings
+    try:
+        with PoliteClient(settings, transport=request.app.state.arxiv_transport) as client:
+            fetch_arxiv_ids(request.app.state.db, settings, [paper_id], client=client)
+    except FetchError as exc:
+        raise SubmissionError(f"Could not fetch {paper_id} from arXiv right now ({exc}); try again later.") from None
+    session.expire_all()
+    paper = get_paper(session, paper_id)
+    if paper is None:
+        raise SubmissionError(f"arXiv has no paper {paper_id}.")
+    return paper
+
+
+# --- comments ----------------------------------------------------------------
+
+
+@pages.post("/papers/{paper_id:path}/comments", response_class=HTMLResponse)
+def post_comment(request: Request, paper_id: str, body: str = Form(""), parent: int | None = Form(None),
+                 user: User | None = Depends(current_user), session: Session = Depends(get_session)):
+    paper = _paper_or_404(session, paper_id)
+    if user is None:
+        return RedirectResponse(f"/login?next=/papers/{paper.id}", 303)
+    if not user.email_verified:
+        raise HTTPException(403, "Please verify your email address before commenting.")
+    try:
+        comment = comment_store.add_comment(session, user, paper, body, parent)
+    except CommentError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return RedirectResponse(f"/papers/{paper.id}#c{comment.pk}", 303)
+
+
+def _own_comment_paper(session: Session, comment_pk: int) -> Paper:
+    comment = comment_store.get_comment(session, comment_pk)
+    if comment is None:
+        raise HTTPException(404, "That comment is not there.")
+    return session.get(Paper, comment.paper_pk)
+
+
+@pages.get("/comments/{comment_pk}/edit", response_class=HTMLResponse)
+def edit_comment_form(request: Request, comment_pk: int, user: User = Depends(require_user),
+                      session: Session = Depends(get_session)):
+    comment = comment_store.get_comment(session, comment_pk)
+    if comment is None or not comment.visible or comment.user_pk != user.pk:
+        raise HTTPException(404, "That comment is not there, or it is not yours.")
+    return render(request, "community/edit_comment.html", {"comment": comment,
+                                                           "paper": session.get(Paper, comment.paper_pk)})
+
+
+@pages.post("/comments/{comment_pk}/edit")
+def edit_comment(request: Request, comment_pk: int, body: str = Form(""), user: User = Depends(require_user),
+                 session: Session = Depends(get_session)):
+    paper = _own_comment_paper(session, comment_pk)
+    try:
+        comment_store.edit_comment(session, request.app.state.settings, user, comment_pk, body)
+    except NotAllowed as exc:
+        raise HTTPException(403, str(exc)) from None
+    except CommentError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return RedirectResponse(f"/papers/{paper.id}#c{comment_pk}", 303)
+
+
+@pages.post("/comments/{comment_pk}/delete")
+def delete_comment(comment_pk: int, user: User = Depends(require_user), session: Session = Depends(get_session)):
+    paper = _own_comment_paper(session, comment_pk)
+    try:
+        comment_store.delete_comment(session, user, comment_pk)
+    except NotAllowed as exc:
+        raise HTTPException(403, str(exc)) from None
+    except CommentError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return RedirectResponse(f"/papers/{paper.id}#comments", 303)
+
+
+# --- trending ----------------------------------------------------------------
+
+
+@pages.get("/papers/trending", response_class=HTMLResponse)
+def trending(request: Request, session: Session = Depends(get_session)):
+    """What is rising now: the last seven days under the trending score (rank/trending.py)."""
+    from paperfeed.store.feed import latest_day, page_entries
+
+    end = max(latest_day(session) or today(), today())
+    page = page_entries(session, end - timedelta(days=6), end, sort="trending", limit=30)
+    return render(request, "community/trending.html", {"entries": page.entries, "start": end - timedelta(days=6),
+                                                        "end": end})
+
+
+# --- moderation --------------------------------------------------------------
+
+
+@pages.get("/admin/audit", response_class=HTMLResponse)
+def audit_page(request: Request, admin: User = Depends(require_admin), session: Session = Depends(get_session)):
+    return render(request, "community/audit.html", {"rows": moderation.audit_entries(session),
+                                                    "users": user_store.list_users(session, limit=200)})
+
+
+@pages.post("/admin/entries/hide")
+def hide_entry(paper_id: str = Form(""), day: date = Form(...), hidden: bool = Form(True),
+               admin: User = Depends(require_admin), session: Session = Depends(get_session)):
+    try:
+        moderation.set_entry_hidden(session, admin, paper_id.strip(), day, hidden)
+    except moderation.ModerationError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return RedirectResponse("/admin/audit", 303)
+
+
+@pages.post("/admin/comments/{comment_pk}/hide")
+def hide_comment(comment_pk: int, reason: str = Form(""), admin: User = Depends(require_admin),
+                 session: Session = Depends(get_session)):
+    try:
+        comment = moderation.moderate_comment(session, admin, comment_pk, reason)
+    except moderation.ModerationError as exc:
+        raise HTTPException(404, str(exc)) from None
+    paper = session.get(Paper, comment.paper_pk)
+    return RedirectResponse(f"/papers/{paper.id}#comments", 303)
+
+
+@pages.post("/admin/users/{username}/ban")
+def ban(username: str, reason: str = Form(""), admin: User = Depends(require_admin),
+        session: Session = Depends(get_session)):
+    person = user_store.get_user_by_name(session, username)
+    if person is None:
+        raise HTTPException(404, "There is no such user.")
+    try:
+        moderation.ban_user(session, admin, person, reason)
+    except moderation.ModerationError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return RedirectResponse("/admin/audit", 303)
+
+
+# --- JSON API ----------------------------------------------------------------
+
+
+class CommentIn(BaseModel):
+    body: str
+    parent: int | None = None
+
+
+class SubmitIn(BaseModel):
+    reference: str
+
+
+def _api_user(user: User = Depends(require_user)) -> User:
+    if not user.email_verified:
+        raise HTTPException(403, "Verify your email address first.")
+    return user
+
+
+@api.get("/me", summary="The account a token belongs to")
+def me(user: User = Depends(require_user)):
+    return {"username": user.username, "email_verified": user.email_verified, "is_admin": user.is_admin}
+
+
+@api.post("/papers/{paper_id:path}/upvote", summary="Upvote a paper (idempotent)")
+def api_upvote(paper_id: str, user: User = Depends(_api_user), session: Session = Depends(get_session)):
+    state = vote_store.add_vote(session, user, _paper_or_404(session, paper_id))
+    return {"voted": state.voted, "upvotes": state.upvotes}
+
+
+@api.delete("/papers/{paper_id:path}/upvote", summary="Take back an upvote")
+def api_unvote(paper_id: str, user: User = Depends(_api_user), session: Session = Depends(get_session)):
+    state = vote_store.remove_vote(session, user, _paper_or_404(session, paper_id))
+    return {"voted": state.voted, "upvotes": state.upvotes}
+
+
+@api.post("/papers/{paper_id:path}/comments", summary="Comment on a paper", status_code=201)
+def api_comment(paper_id: str, data: CommentIn, user: User = Depends(_api_user),
+                session: Session = Depends(get_session)):
+    try:
+        comment = comment_store.add_comment(session, user, _paper_or_404(session, paper_id), data.body, data.parent)
+    except CommentError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return {"id": comment.pk, "html": comment.body_html}
+
+
+@api.post("/submit", summary="Put a paper on today's page", status_code=201)
+def api_submit(request: Request, data: SubmitIn, user: User = Depends(_api_user),
+               session: Session = Depends(get_session)):
+    try:
+        paper = submit_reference(request, session, user, data.reference)
+    except (SubmissionError, MalformedRecord, PermissionError) as exc:
+        raise HTTPException(400, str(exc)) from None
+    return {"id": paper.id, "day": today().isoformat()}
+
+
+router.include_router(accounts.router)
+router.include_router(pages)
+router.include_router(api)

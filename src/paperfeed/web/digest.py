@@ -1,0 +1,198 @@
+"""Digest pages: subscribe (header form), confirm, unsubscribe, /settings/digest, admin.
+
+Mail scanners follow links with GET, so no GET here changes anything: the confirm and
+unsubscribe links open a page with one button that POSTs. The RFC 8058 one-click POST
+(body ``List-Unsubscribe=One-Click``, sent by the mail provider) unsubscribes directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
+
+from paperfeed.db import Database
+from paperfeed.digest import subscribe as flow
+from paperfeed.digest.preview import preview_message
+from paperfeed.digest.tokens import BadToken
+from paperfeed.models import User
+from paperfeed.models.digest import ACTIVE
+from paperfeed.store import subscriptions as store
+from paperfeed.web.auth import current_user, require_admin
+from paperfeed.web.deps import templates
+from paperfeed.web.ratelimit import Limit, RateLimited, RateLimiter
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+WINDOW_SECONDS = 600
+ADDRESS_LIMIT = 5  # subscribe requests naming one address per window (the mail itself is rarer still)
+
+
+def _db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def _page(request: Request, name: str, context: dict | None = None, status: int = 200,
+          headers: dict | None = None) -> HTMLResponse:
+    base = {"csrf": (request.scope.get("state") or {}).get("csrf_token", "")}
+    return templates(request).TemplateResponse(request, name, {**base, **(context or {})}, status_code=status,
+                                               headers=headers)
+
+
+def _limiter(request: Request) -> RateLimiter:
+    state = request.app.state
+    if getattr(state, "digest_limiter", None) is None:
+        state.digest_limiter = RateLimiter(state.db, WINDOW_SECONDS)
+    return state.digest_limiter
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post("/digest/subscribe", response_class=HTMLResponse)
+def subscribe(request: Request, email: str = Form(""), name: str = Form("")):
+    settings = request.app.state.settings
+    try:
+        address = flow.normalize_email(email)
+        who = flow.clean_name(name)
+    except flow.SubscriptionError as exc:
+        return _page(request, "digest/subscribed.html", {"error": str(exc), "email": email[:200]}, status=400)
+    keys = [Limit(f"digest:ip:{_client_ip(request)}", settings.digest_ip_limit),
+            Limit(f"digest:addr:{address}", ADDRESS_LIMIT)]
+    try:
+        _limiter(request).check(keys)
+    except RateLimited as exc:
+        return _page(request, "digest/subscribed.html", {"error": str(exc), "email": address}, status=429,
+                     headers={"Retry-After": str(exc.retry_after)})
+    _limiter(request).hit(*(k.key for k in keys))
+    try:
+        flow.request_subscription(_db(request), address, who)
+    except (smtplib.SMTPException, OSError) as exc:
+        log.warning("confirmation mail to %s failed: %s", address, exc)
+        return _page(request, "digest/subscribed.html",
+                     {"error": "We could not send the confirmation email just now. Please try again later.",
+                      "email": address}, status=503)
+    # The same answer whether the address is new, pending or already subscribed.
+    return _page(request, "digest/subscribed.html", {"email": address})
+
+
+@router.get("/digest/confirm/{token}", response_class=HTMLResponse)
+def confirm_page(request: Request, token: str):
+    return _page(request, "digest/confirm.html", {"token": token})
+
+
+@router.post("/digest/confirm/{token}", response_class=HTMLResponse)
+def confirm(request: Request, token: str):
+    try:
+        sub = flow.confirm(_db(request), token)
+    except BadToken as exc:
+        return _page(request, "digest/confirm.html", {"token": token, "error": str(exc)}, status=400)
+    return _page(request, "digest/confirm.html", {"token": token, "done": True, "email": sub.email})
+
+
+@router.get("/digest/unsubscribe/{token}", response_class=HTMLResponse)
+def unsubscribe_page(request: Request, token: str):
+    try:
+        sub = flow.subscriber_for_unsubscribe(_db(request), token)
+    except BadToken as exc:
+        return _page(request, "digest/unsubscribe.html", {"token": token, "error": str(exc)}, status=400)
+    return _page(request, "digest/unsubscribe.html",
+                 {"token": token, "email": sub.email, "already": sub.status != ACTIVE})
+
+
+@router.post("/digest/unsubscribe/{token}")
+def unsubscribe(request: Request, token: str, list_unsubscribe: str = Form("", alias="List-Unsubscribe")):
+    one_click = list_unsubscribe == "One-Click"
+    try:
+        sub = flow.unsubscribe(_db(request), token)
+    except BadToken as exc:
+        if one_click:
+            return PlainTextResponse(str(exc), status_code=400)
+        return _page(request, "digest/unsubscribe.html", {"token": token, "error": str(exc)}, status=400)
+    if one_click:
+        return PlainTextResponse("Unsubscribed.")
+    return _page(request, "digest/unsubscribe.html", {"token": token, "email": sub.email, "done": True})
+
+
+@router.get("/settings/digest", response_class=HTMLResponse)
+def manage_page(request: Request, notice: str = "", user: User | None = Depends(current_user)):
+    if user is None:
+        return RedirectResponse("/login?next=/settings/digest", status_code=303)
+    with _db(request).session() as session:
+        sub = store.by_user(session, user.pk) or store.by_email(session, user.email)
+    return _page(request, "digest/manage.html", _manage_context(user, sub, notice=notice))
+
+
+def _manage_context(user: User, sub, **extra) -> dict:
+    return {"user": user, "sub": sub, "prefs": flow.preferences_of(sub), "weekdays": WEEKDAYS,
+            "min_size": flow.MIN_SIZE, "max_size": flow.MAX_SIZE, **extra}
+
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+@router.post("/settings/digest", response_class=HTMLResponse)
+def manage(request: Request, action: str = Form("save"), frequency: str = Form("daily"), weekday: str = Form("0"),
+           size: str = Form("10"), categories: str = Form(""), keywords: str = Form(""), authors: str = Form(""),
+           user: User | None = Depends(current_user)):
+    if user is None:
+        return RedirectResponse("/login?next=/settings/digest", status_code=303)
+    db = _db(request)
+    if action == "stop":
+        notice = _stop_for_user(db, user)
+        return RedirectResponse(f"/settings/digest?notice={notice}", status_code=303)
+    try:
+        prefs = flow.parse_preferences(frequency, weekday, size, categories, keywords, authors)
+        notice = flow.save_for_user(db, user.pk, user.email, user.email_verified, prefs)
+    except flow.SubscriptionError as exc:
+        with db.session() as session:
+            sub = store.by_user(session, user.pk)
+        return _page(request, "digest/manage.html", _manage_context(user, sub, error=str(exc)), status=400)
+    except (smtplib.SMTPException, OSError) as exc:
+        log.warning("confirmation mail to %s failed: %s", user.email, exc)
+        notice = "mail-failed"
+    return RedirectResponse(f"/settings/digest?notice={notice}", status_code=303)
+
+
+def _stop_for_user(db: Database, user: User) -> str:
+    from paperfeed.models import utcnow
+
+    with db.session() as session:
+        sub = store.by_user(session, user.pk)
+        if sub is not None:
+            store.unsubscribe(session, sub, utcnow())
+    return "stopped"
+
+
+@router.get("/admin/digest", response_class=HTMLResponse)
+def admin_page(request: Request, user: User = Depends(require_admin)):
+    with _db(request).session() as session:
+        context = {"paused": store.paused_subscribers(session), "counts": store.subscriber_counts(session),
+                   "failures": store.recent_failures(session)}
+    return _page(request, "digest/admin.html", context)
+
+
+@router.post("/admin/digest/unpause", response_class=HTMLResponse)
+def admin_unpause(request: Request, email: str = Form(""), user: User = Depends(require_admin)):
+    with _db(request).session() as session:
+        sub = store.by_email(session, email.strip().lower())
+        if sub is None:
+            raise HTTPException(404, f"No subscriber {email!r}.")
+        store.unpause(session, sub)
+    return RedirectResponse("/admin/digest", status_code=303)
+
+
+@router.get("/admin/digest/preview", response_class=HTMLResponse)
+def admin_preview(request: Request, email: str, period: str = "daily", user: User = Depends(require_admin)):
+    try:
+        msg = preview_message(_db(request), email, period)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc))
+    except flow.SubscriptionError as exc:
+        raise HTTPException(400, str(exc))
+    if msg is None:
+        return HTMLResponse("<p>Nothing new to send to this subscriber.</p>")
+    return HTMLResponse(msg.get_body(("html",)).get_content())

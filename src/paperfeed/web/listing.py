@@ -1,0 +1,104 @@
+"""One period's listing (entries, neighbours, categories) as pages, API and feeds all use it.
+
+Results are cached in process, keyed by the request's parameters AND a data version read
+from the database on every request, so an upvote, a hidden entry or an import shows up
+on the very next request while unchanged periods skip the heavy queries.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from paperfeed.store.feed import (
+    EntryFilter, EntryPage, day_after, day_before, latest_day, page_entries, period_categories, period_version,
+)
+from paperfeed.web.periods import Period
+
+PER_PAGE = 30
+MAX_PER_PAGE = 100
+ORDER_TTL_SECONDS = 300
+
+
+class PageOutOfRange(LookupError):
+    """A page number past the last page."""
+
+
+@dataclass
+class Listing:
+    period: Period
+    sort: str
+    filters: EntryFilter
+    page_no: int
+    page: EntryPage
+    prev: Period | None
+    next: Period | None
+    categories: list[tuple[str, int]]
+    version: str
+
+
+class VersionedCache:
+    """A small thread-safe LRU; stale entries simply stop being asked for and age out."""
+
+    def __init__(self, maxsize: int = 512):
+        self.maxsize = maxsize
+        self._data: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+
+def data_version(session: Session, period: Period) -> str:
+    """The period's own version, which includes the newest entry anywhere (prev/next arrows)."""
+    return period_version(session, period.start, period.end)
+
+
+def load_listing(session: Session, cache: VersionedCache, period: Period, *, sort: str = "trending",
+                 filters: EntryFilter = EntryFilter(), page_no: int = 1, per_page: int = PER_PAGE) -> Listing:
+    version = data_version(session, period)
+    # trending decays with time, so a cached order is only trusted for a few minutes
+    key = (period, sort, filters, page_no, per_page, version, int(time.time() // ORDER_TTL_SECONDS))
+    listing = cache.get(key)
+    if listing is None:
+        listing = _query_listing(session, period, sort, filters, page_no, per_page, version)
+        cache.put(key, listing)
+    return listing
+
+
+def _query_listing(session: Session, period: Period, sort: str, filters: EntryFilter, page_no: int,
+                   per_page: int, version: str) -> Listing:
+    page = page_entries(session, period.start, period.end, sort=sort, filters=filters,
+                        limit=per_page, offset=(page_no - 1) * per_page)
+    if page_no > 1 and page_no > page.pages:
+        raise PageOutOfRange(f"page {page_no} is past the last page ({page.pages}) of {period.label}")
+    before = day_before(session, period.start)
+    after = day_after(session, period.end)
+    return Listing(
+        period=period, sort=sort, filters=filters, page_no=page_no, page=page,
+        prev=period.containing(before) if before else None,
+        next=period.containing(after) if after else None,
+        categories=period_categories(session, period.start, period.end),
+        version=version,
+    )
+
+
+def default_day(session: Session) -> date:
+    """The latest day that has papers, or today on an empty instance."""
+    return latest_day(session) or date.today()

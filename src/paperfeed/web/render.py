@@ -1,0 +1,139 @@
+"""Text helpers for templates, API and feeds: highlighting, BibTeX, author lines."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timezone
+
+from markupsafe import Markup, escape
+
+from paperfeed.models import Paper
+
+_TERM = re.compile(r"[\w][\w\-']*", re.UNICODE)
+
+
+def query_terms(query: str) -> list[str]:
+    """Words worth highlighting: no operators, no one-letter noise, longest first."""
+    words = {w.lower() for w in _TERM.findall(query) if len(w) > 1 and w.upper() not in ("AND", "OR", "NOT")}
+    return sorted(words, key=len, reverse=True)
+
+
+def highlight(text: str, query: str) -> Markup:
+    """``text`` HTML-escaped, with <mark> around every query term (case-insensitive).
+
+    The text is split on the terms first and each piece escaped on its own, so a term can
+    never match inside an entity that escaping produced.
+    """
+    terms = query_terms(query)
+    if not terms or not text:
+        return escape(text or "")
+    pattern = re.compile(r"\b(" + "|".join(re.escape(t) for t in terms) + r")", re.IGNORECASE)
+    out: list[str] = []
+    last = 0
+    for m in pattern.finditer(text):
+        out.append(str(escape(text[last:m.start()])))
+        out.append(f"<mark>{escape(m.group(0))}</mark>")
+        last = m.end()
+    out.append(str(escape(text[last:])))
+    return Markup("".join(out))
+
+
+_MATH = re.compile(r"(\$\$.+?\$\$|\$[^$]+\$|\\\(.+?\\\)|\\\[.+?\\\])", re.S)
+_TEXT_ESCAPES = re.compile(r"\\([%&_#])")
+
+
+def tex_text(text: str) -> str:
+    """Undo LaTeX's escapes of % & _ # outside math ("40\\%" -> "40%"); math stays for KaTeX."""
+    if not text or "\\" not in text:
+        return text or ""
+    parts = _MATH.split(text)
+    return "".join(p if i % 2 else _TEXT_ESCAPES.sub(r"\1", p) for i, p in enumerate(parts))
+
+
+def author_line(paper: Paper, shown: int = 3) -> str:
+    names = paper.author_names
+    if len(names) <= shown:
+        return ", ".join(names)
+    return ", ".join(names[:shown]) + ", et al."
+
+
+def author_count(paper: Paper) -> str:
+    n = len(paper.authors)
+    return f"{n} author" if n == 1 else f"{n} authors"
+
+
+def as_utc(value: date | datetime | None) -> datetime | None:
+    """Naive UTC datetimes and plain dates from the store as aware UTC datetimes."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time(0, 0))
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def iso_z(value: date | datetime | None) -> str | None:
+    """HF's timestamp style: 2026-05-30T00:00:00.000Z."""
+    aware = as_utc(value)
+    if aware is None:
+        return None
+    return aware.strftime("%Y-%m-%dT%H:%M:%S.") + f"{aware.microsecond // 1000:03d}Z"
+
+
+def bibtex(paper: Paper) -> str:
+    """A @misc entry in arXiv's own style."""
+    year = paper.published.year if paper.published else ""
+    first_last = (paper.authors[0].get("last") or paper.authors[0]["name"].split()[-1]) if paper.authors else "anon"
+    first_word = next((w for w in re.findall(r"[A-Za-z]+", paper.title) if len(w) > 3), "paper")
+    key = re.sub(r"[^a-z0-9]", "", f"{first_last}{year}{first_word}".lower())
+    fields = [
+        ("title", _bib_escape(paper.title)),
+        ("author", " and ".join(_bib_escape(n) for n in paper.author_names)),
+        ("year", str(year)),
+    ]
+    if _looks_like_arxiv(paper):
+        fields += [("eprint", paper.id), ("archivePrefix", "arXiv")]
+        if paper.primary_category:
+            fields.append(("primaryClass", paper.primary_category))
+    if paper.doi:
+        fields.append(("doi", paper.doi))
+    if paper.abs_url:
+        fields.append(("url", paper.abs_url))
+    body = ",\n".join(f"  {name:<13}= {{{value}}}" for name, value in fields if value)
+    return f"@misc{{{key},\n{body}\n}}"
+
+
+def _bib_escape(text: str) -> str:
+    return re.sub(r"\s+", " ", text).replace("{", "\\{").replace("}", "\\}").strip()
+
+
+def _looks_like_arxiv(paper: Paper) -> bool:
+    from paperfeed.ingest.record import is_arxiv_id
+
+    return is_arxiv_id(paper.id)
+
+
+def arxiv_links(paper: Paper) -> tuple[str | None, str | None]:
+    """The abstract and PDF links; arXiv ids get them even when a source left them out."""
+    abs_url, pdf_url = paper.abs_url, paper.pdf_url
+    if _looks_like_arxiv(paper):
+        abs_url = abs_url or f"https://arxiv.org/abs/{paper.id}"
+        pdf_url = pdf_url or f"https://arxiv.org/pdf/{paper.id}"
+    return abs_url, pdf_url
+
+
+def plain_snippet(text: str, limit: int = 300) -> str:
+    text = re.sub(r"\s+", " ", text or "").strip()
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+def install_filters(env) -> None:
+    env.filters["highlight"] = highlight
+    env.filters["author_line"] = author_line
+    env.filters["author_count"] = author_count
+    env.filters["snippet"] = plain_snippet
+    env.filters["tex_text"] = tex_text
+    env.globals["arxiv_links"] = arxiv_links
+    env.globals["bibtex"] = bibtex

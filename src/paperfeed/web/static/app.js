@@ -1,0 +1,72 @@
+// paperfeed's only script: math rendering, keyboard navigation between cards, copy buttons.
+(function () {
+  "use strict";
+
+  // auto-render walks text nodes only and KaTeX runs with trust off, so titles or
+  // abstracts containing HTML (already escaped by the server) stay inert text.
+  function renderMath(root) {
+    if (!window.renderMathInElement) return;
+    root.querySelectorAll(".math").forEach(function (el) {
+      if (el.dataset.mathDone) return;
+      window.renderMathInElement(el, {
+        delimiters: [
+          { left: "$$", right: "$$", display: true },
+          { left: "$", right: "$", display: false },
+          { left: "\\(", right: "\\)", display: false },
+          { left: "\\[", right: "\\]", display: true }
+        ],
+        throwOnError: false, trust: false, strict: "ignore", maxExpand: 200
+      });
+      el.dataset.mathDone = "1";
+    });
+  }
+
+  function cards() { return Array.prototype.slice.call(document.querySelectorAll("[data-card]")); }
+
+  function moveCard(step) {
+    var list = cards();
+    if (!list.length) return;
+    var current = list.findIndex(function (c) { return c.contains(document.activeElement); });
+    var next = current < 0 ? (step > 0 ? 0 : list.length - 1) : Math.min(list.length - 1, Math.max(0, current + step));
+    list.forEach(function (c) { c.classList.remove("is-current"); });
+    var link = list[next].querySelector("[data-card-link]");
+    list[next].classList.add("is-current");
+    link.focus();
+    list[next].scrollIntoView({ block: "nearest" });
+  }
+
+  function typing(target) {
+    return target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+  }
+
+  document.addEventListener("keydown", function (ev) {
+    if (ev.altKey || ev.ctrlKey || ev.metaKey || typing(ev.target)) return;
+    if (ev.key === "j" || ev.key === "ArrowDown" && cards().some(function (c) { return c.contains(document.activeElement); })) {
+      moveCard(1); ev.preventDefault();
+    } else if (ev.key === "k" || ev.key === "ArrowUp" && cards().some(function (c) { return c.contains(document.activeElement); })) {
+      moveCard(-1); ev.preventDefault();
+    } else if (ev.key === "/") {
+      var box = document.getElementById("q") || document.getElementById("header-q");
+      if (box) { box.focus(); box.select(); ev.preventDefault(); }
+    } else if (ev.key === "ArrowLeft" || ev.key === "ArrowRight") {
+      if (document.activeElement && document.activeElement !== document.body && !document.activeElement.matches("main")) return;
+      var arrow = document.querySelector(ev.key === "ArrowLeft" ? ".date-nav a[rel=prev]" : ".date-nav a[rel=next]");
+      if (arrow) { arrow.click(); ev.preventDefault(); }
+    }
+  });
+
+  document.addEventListener("click", function (ev) {
+    var button = ev.target.closest("[data-copy]");
+    if (!button) return;
+    var source = document.querySelector(button.dataset.copy);
+    if (!source || !navigator.clipboard) return;
+    navigator.clipboard.writeText(source.textContent).then(function () {
+      var label = button.textContent;
+      button.textContent = "Copied";
+      setTimeout(function () { button.textContent = label; }, 1500);
+    });
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { renderMath(document); });
+  document.addEventListener("htmx:afterSettle", function () { renderMath(document); });
+})();

@@ -1,0 +1,49 @@
+"""`paperfeed digest ...` commands."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from click.testing import CliRunner
+
+from digest_support import paper, seed_papers
+from paperfeed.cli import cli
+from paperfeed.store import subscriptions as store
+
+TODAY = date.today()
+
+
+def run(settings, *args):
+    env = {"PAPERFEED_DATABASE_URL": settings.resolved_database_url, "PAPERFEED_DATA_DIR": str(settings.data_dir),
+           "PAPERFEED_SECRET_KEY": "test-secret", "PAPERFEED_BASE_URL": "https://papers.example.org"}
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def test_add_preview_send_dry_run_and_status(sqlite_db, sqlite_settings, tmp_path):
+    seed_papers(sqlite_db, [paper("2611.00001", "Speech models at scale", categories=("cs.CL",), upvotes=9),
+                            paper("2611.00002", "Vision things", categories=("cs.CV",), upvotes=20)], TODAY)
+    added = run(sqlite_settings, "digest", "add", "cli@example.com", "--confirmed", "--category", "cs.CL",
+                "--size", "5")
+    assert added.exit_code == 0, added.output
+    preview = run(sqlite_settings, "digest", "preview", "cli@example.com")
+    assert preview.exit_code == 0
+    lines = preview.output.splitlines()
+    assert lines[0].startswith("Subject: Trending papers, ")
+    assert [l for l in lines if l[:2] in ("1.", "2.")] == ["1. Speech models at scale", "2. Vision things"]
+    assert "https://papers.example.org/papers/2611.00001" in preview.output
+    out = tmp_path / "eml"
+    sent = run(sqlite_settings, "digest", "send", "--period", "daily", "--dry-run", str(out))
+    assert sent.exit_code == 0 and "sent 1" in sent.output
+    assert len(list(out.glob("*.eml"))) == 1
+    status = run(sqlite_settings, "digest", "status")
+    assert "subscribers: active 1" in status.output and "sent 1" in status.output
+    assert "Nothing new" in run(sqlite_settings, "digest", "preview", "cli@example.com").output
+
+
+def test_bad_input_gets_a_clear_error(sqlite_db, sqlite_settings):
+    bad = run(sqlite_settings, "digest", "add", "x@example.com\nBcc: y@example.com", "--confirmed")
+    assert bad.exit_code != 0 and "line breaks" in bad.output
+    unknown = run(sqlite_settings, "digest", "preview", "nobody@example.com")
+    assert unknown.exit_code != 0 and "No subscriber" in unknown.output
+    with sqlite_db.session() as session:
+        assert store.subscriber_counts(session) == {}

@@ -1,0 +1,95 @@
+"""RSS 2.0 and Atom feeds: well-formed, required elements present, absolute links, real dates."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from email.utils import parsedate_to_datetime
+from datetime import datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+
+from web_helpers import EVIL_ID, HF_DAY, MATH_PAPER, load_demo, make_app
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+BASE = "http://testserver"  # settings.base_url in the test fixtures
+
+
+@pytest.fixture
+def client(settings, db):
+    load_demo(db)
+    with TestClient(make_app(settings, db)) as c:
+        yield c
+
+
+def check_rss(xml: bytes) -> list[ET.Element]:
+    root = ET.fromstring(xml)
+    assert root.tag == "rss" and root.get("version") == "2.0"
+    channel = root.find("channel")
+    for tag in ("title", "link", "description"):
+        assert (channel.findtext(tag) or "").strip(), f"channel lacks {tag}"
+    assert channel.findtext("link").startswith(BASE)
+    items = channel.findall("item")
+    for item in items:
+        assert item.findtext("title") and item.findtext("description")
+        assert item.findtext("link").startswith(BASE + "/papers/")
+        assert item.findtext("guid").startswith(BASE)
+        parsedate_to_datetime(item.findtext("pubDate"))  # RFC 822, raises if malformed
+    return items
+
+
+def check_atom(xml: bytes) -> list[ET.Element]:
+    root = ET.fromstring(xml)
+    assert root.tag == f"{ATOM}feed"
+    for tag in ("id", "title", "updated"):
+        assert (root.findtext(ATOM + tag) or "").strip(), f"feed lacks {tag}"
+    datetime.fromisoformat(root.findtext(ATOM + "updated"))
+    links = {l.get("rel"): l.get("href") for l in root.findall(ATOM + "link")}
+    assert links["self"].startswith(BASE) and links["alternate"].startswith(BASE)
+    entries = root.findall(ATOM + "entry")
+    for entry in entries:
+        for tag in ("id", "title", "updated"):
+            assert (entry.findtext(ATOM + tag) or "").strip(), f"entry lacks {tag}"
+        datetime.fromisoformat(entry.findtext(ATOM + "updated"))
+        assert entry.find(ATOM + "link").get("href").startswith(BASE + "/papers/")
+        assert entry.find(ATOM + "author") is not None
+    return entries
+
+
+@pytest.mark.parametrize("path", ["/feeds/latest", "/feeds/date/2025-03-19", "/feeds/trending",
+                                  "/feeds/search?q=vision"])
+def test_feeds_validate_in_both_formats(client, path):
+    base, _, query = path.partition("?")
+    rss = client.get(f"{base}.rss" + (f"?{query}" if query else ""))
+    assert rss.status_code == 200 and rss.headers["content-type"].startswith("application/rss+xml")
+    atom = client.get(f"{base}.atom" + (f"?{query}" if query else ""))
+    assert atom.status_code == 200 and atom.headers["content-type"].startswith("application/atom+xml")
+    items, entries = check_rss(rss.content), check_atom(atom.content)
+    assert len(items) == len(entries) > 0
+
+
+def test_day_feed_holds_that_days_papers_most_upvoted_first(client):
+    entries = check_atom(client.get(f"/feeds/date/{HF_DAY.isoformat()}.atom").content)
+    assert len(entries) == 30
+    first = entries[0].findtext(ATOM + "title")
+    assert first.startswith("EvoArena")  # 118 upvotes in the HF recording
+    items = check_rss(client.get("/feeds/date/2025-03-18.rss").content)
+    assert len(items) == 50
+    assert MATH_PAPER in " ".join(i.findtext("link") for i in check_rss(
+        client.get("/feeds/search.rss?q=CORDIC").content))
+
+
+def test_markup_in_titles_is_escaped_text_in_feeds(client):
+    xml = client.get("/feeds/date/2025-03-18.rss").content
+    items = check_rss(xml)  # parses: the <script> title did not break the XML
+    evil = [i for i in items if i.findtext("link").endswith(EVIL_ID)]
+    assert evil and evil[0].findtext("title").startswith("<script>")
+
+
+def test_feed_errors_and_304(client):
+    assert client.get("/feeds/latest.json").status_code == 404
+    assert client.get("/feeds/date/2025-13-45.rss").status_code == 400
+    assert client.get("/feeds/search.rss").status_code == 400
+    first = client.get("/feeds/trending.rss")
+    assert client.get("/feeds/trending.rss", headers={"If-None-Match": first.headers["etag"]}).status_code == 304
