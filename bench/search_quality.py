@@ -71,7 +71,6 @@ def evaluate(runs: dict[str, dict[str, list[str]]], qrels) -> dict[str, tuple[fl
 def run_set(name: str, max_queries: int | None) -> tuple[dict, float]:
     from paperfeed.config import Settings
     from paperfeed.db import open_database
-    from paperfeed.index.embedjob import embed_missing
     from paperfeed.index.sync import sync_index
     from paperfeed.ingest.importer import import_file
     from paperfeed.rank import fusion
@@ -150,7 +149,7 @@ def main() -> None:
         results[name], speeds[name] = run_set(name, args.max_queries)
     print(f"\nhybrid = {DEFAULT_METHOD} fusion (semantic weight {SEMANTIC_WEIGHT}); model all-MiniLM-L6-v2\n")
     names = list(results)
-    print(f"| method | " + " | ".join(f"{n} nDCG@10 | {n} R@100" for n in names) + " |")
+    print("| method | " + " | ".join(f"{n} nDCG@10 | {n} R@100" for n in names) + " |")
     print("|---|" + "---|---|" * len(names))
     for method in results[names[0]]:
         cells = " | ".join(f"{results[n][method][0]:.3f} | {results[n][method][1]:.3f}" for n in names)

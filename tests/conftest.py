@@ -25,6 +25,9 @@ REPO = Path(__file__).parent.parent
 DEMO = REPO / "demo"
 PG_URL = os.environ.get("PAPERFEED_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgres"]
+# Apps built in tests start no background embedding (it would load the model and compete for
+# the CPU); the worker has tests of its own.
+QUIET = {"embed_in_background": False}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -89,7 +92,8 @@ def settings(backend, tmp_path, request) -> Settings:
         url = f"sqlite:///{db_path}"
     else:
         url = request.getfixturevalue("postgres_url")
-    return Settings(data_dir=data_dir, database_url=url, secret_key="test-secret", base_url="http://testserver")
+    return Settings(data_dir=data_dir, database_url=url, secret_key="test-secret", base_url="http://testserver",
+                    **QUIET)
 
 
 @pytest.fixture
@@ -115,7 +119,7 @@ def sqlite_settings(tmp_path, sqlite_template) -> Settings:
     db_path = data_dir / "paperfeed.db"
     shutil.copy(sqlite_template, db_path)
     return Settings(data_dir=data_dir, database_url=f"sqlite:///{db_path}", secret_key="test-secret",
-                    base_url="http://testserver")
+                    base_url="http://testserver", **QUIET)
 
 
 @pytest.fixture

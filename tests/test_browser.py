@@ -36,7 +36,7 @@ def server(tmp_path_factory, sqlite_template):
     data = tmp_path_factory.mktemp("browser")
     shutil.copy(sqlite_template, data / "paperfeed.db")
     settings = Settings(data_dir=data, database_url=f"sqlite:///{data / 'paperfeed.db'}", secret_key="t",
-                        base_url="http://127.0.0.1")
+                        base_url="http://127.0.0.1", embed_in_background=False)
     db = Database(settings)
     load_demo(db, lines=3000)  # 2025-03-18 .. 2025-04-03: three ISO weeks
     port = _free_port()

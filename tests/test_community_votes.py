@@ -4,19 +4,17 @@ submissions (including fetching from arXiv through an injected transport) and tr
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
-from community_kit import (ServerThread, add_paper, add_user, client, days_ago, entry_counts, make_app,
+from community_kit import (ServerThread, add_paper, client, days_ago, entry_counts, make_app,
                            signed_in, utc_today)
-from paperfeed.ingest.record import EntryRecord, PaperRecord
 from paperfeed.models import DailyEntry, Paper, Vote
 from paperfeed.rank.trending import trending_order, trending_score
-from paperfeed.store.papers import upsert_records
 
 ATOM = Path(__file__).parent / "fixtures" / "arxiv_api_atom"
 

@@ -15,7 +15,7 @@ import pytest
 from fastapi.routing import APIRoute
 from sqlalchemy import select, text
 
-from community_kit import PASSWORD, Clock, add_paper, add_user, client, make_app, signed_in, utc_today
+from community_kit import PASSWORD, Clock, add_paper, client, make_app, signed_in, utc_today
 from paperfeed.models import Base, Comment, User
 from paperfeed.web.csrf import CSRF_EXEMPT_PREFIXES
 

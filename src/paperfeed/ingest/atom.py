@@ -11,7 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import BinaryIO
 
 from paperfeed.ingest.record import (
@@ -24,7 +24,7 @@ from paperfeed.ingest.record import (
     parse_author_name,
     split_version,
 )
-from paperfeed.ingest.xmlparts import split_items, text_of
+from paperfeed.ingest.xmlparts import naive_utc, split_items, text_of, to_int
 
 SOURCE = "api"
 ATOM = "http://www.w3.org/2005/Atom"
@@ -60,9 +60,9 @@ def parse_atom(stream: BinaryIO) -> Iterator[tuple[str, PaperRecord | MalformedR
 def parse_atom_page(data: bytes) -> AtomPage:
     root, entries = split_items(data, "entry", ATOM)
     page = AtomPage(
-        total=_int(text_of(root, "os:totalResults", NS)),
-        start=_int(text_of(root, "os:startIndex", NS)) or 0,
-        per_page=_int(text_of(root, "os:itemsPerPage", NS)),
+        total=to_int(text_of(root, "os:totalResults", NS)),
+        start=to_int(text_of(root, "os:startIndex", NS)) or 0,
+        per_page=to_int(text_of(root, "os:itemsPerPage", NS)),
     )
     for number, entry in enumerate(entries, start=1):
         where = f"entry {number}"
@@ -151,13 +151,4 @@ def _datetime(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError as exc:
         raise MalformedRecord(f"bad date {value!r}") from exc
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
-    return parsed
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
+    return naive_utc(parsed)

@@ -11,7 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import BinaryIO
 
@@ -26,7 +26,7 @@ from paperfeed.ingest.record import (
     parse_author_name,
     split_author_string,
 )
-from paperfeed.ingest.xmlparts import split_items, text_of, texts_of
+from paperfeed.ingest.xmlparts import naive_utc, split_items, text_of, texts_of, to_int
 
 SOURCE = "oai"
 OAI = "http://www.openarchives.org/OAI/2.0/"
@@ -106,8 +106,8 @@ def _read_token(root: ET.Element, page: OaiPage) -> None:
     if token is None:
         return
     page.token = (token.text or "").strip() or None  # an empty token marks the last page
-    page.complete_size = _int(token.get("completeListSize"))
-    page.cursor = _int(token.get("cursor"))
+    page.complete_size = to_int(token.get("completeListSize"))
+    page.cursor = to_int(token.get("cursor"))
 
 
 def parse_record(record: ET.Element) -> PaperRecord:
@@ -165,7 +165,7 @@ def _raw_versions(body: ET.Element) -> list[dict]:
             created = parsedate_to_datetime(text_of(element, "raw:date", NS) or "")
         except (TypeError, ValueError) as exc:
             raise MalformedRecord(f"bad version element {ET.tostring(element)[:120]!r}") from exc
-        out.append({"version": number, "created": _naive_utc(created).isoformat()})
+        out.append({"version": number, "created": naive_utc(created).isoformat()})
     return sorted(out, key=lambda v: v["version"])
 
 
@@ -241,14 +241,3 @@ def _day_datetime(value: str | None) -> datetime | None:
         raise MalformedRecord(f"bad date {value!r}") from exc
 
 
-def _naive_utc(value: datetime) -> datetime:
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
-    return value
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None

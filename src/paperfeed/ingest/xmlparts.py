@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
 
 from paperfeed.ingest.record import MalformedRecord
 
@@ -56,3 +57,18 @@ def text_of(element: ET.Element | None, path: str, ns: dict[str, str] | None = N
 
 def texts_of(element: ET.Element, path: str, ns: dict[str, str] | None = None) -> list[str]:
     return [e.text for e in element.findall(path, ns or {}) if e.text]
+
+
+def naive_utc(value: datetime) -> datetime:
+    """The store keeps naive UTC datetimes."""
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def to_int(value: str | None) -> int | None:
+    """An optional integer attribute or element; junk counts as absent."""
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from importlib import resources
 
