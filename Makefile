@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 DEMO   := demo/arxiv-snapshot-sample.jsonl.gz demo/arxiv-listing-2025-03_2026-07.jsonl.gz
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+WORKERS ?= 2
 
 .PHONY: run test install install-test chromium bench clean
 
@@ -31,7 +32,7 @@ install-test: $(VENV)/.installed-test
 ## Serve the demo instance on http://$(HOST):$(PORT) (imports the bundled papers once).
 run: install
 	$(BIN)/paperfeed init --demo $(word 1,$(DEMO)) --demo $(word 2,$(DEMO))
-	$(BIN)/paperfeed serve --host $(HOST) --port $(PORT)
+	$(BIN)/paperfeed serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 ## Run every test (SQLite always; PostgreSQL too when PAPERFEED_TEST_POSTGRES_URL is set).
 test: install-test chromium

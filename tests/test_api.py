@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import orjson
 import pytest
 from fastapi.testclient import TestClient
@@ -121,4 +123,9 @@ def test_etag_gives_304_until_data_changes(client, db):
 def test_openapi_documents_the_api(client):
     spec = client.get("/openapi.json").json()
     assert {"/api/daily_papers", "/api/papers/search", "/api/papers/{paper_id}"} <= set(spec["paths"])
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    # Swagger UI comes from our own static files, never a CDN.
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert assets and all(a.startswith("/static/") for a in assets), assets
+    assert all(client.get(a).status_code == 200 for a in assets)

@@ -164,7 +164,8 @@ def serve(app: AppContext, host: str, port: int, workers: int) -> None:
 
         if app.config_file:
             os.environ["PAPERFEED_CONFIG"] = str(app.config_file)
-        uvicorn.run("paperfeed.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers)
+        uvicorn.run("paperfeed.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning")
         return
     uvicorn.run(create_app(app.settings), host=host, port=port, log_level="warning")
 

@@ -44,7 +44,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
                 database.dispose()
 
     app = FastAPI(
-        title="paperfeed", version="0.1.0", lifespan=lifespan,
+        title="paperfeed", version="0.1.0", lifespan=lifespan, docs_url=None,
         description="Daily papers, search and feeds. The JSON API under /api mirrors Hugging Face's "
                     "Daily Papers API, so its clients work against a paperfeed instance.",
     )
@@ -60,6 +60,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.state.page_cache = VersionedCache(maxsize=2048)  # instance stats, similar papers
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     errors.install(app)
+    _install_docs(app)
 
     from paperfeed.web import digest as digest_pages
     from paperfeed.web import api, community, feeds, pages
@@ -71,6 +72,21 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(digest_pages.router)
     app.include_router(pages.router)
     return app
+
+
+def _install_docs(app: FastAPI) -> None:
+    """OpenAPI docs at /docs with Swagger UI served from our own static files: FastAPI's
+    default loads it from a CDN, and a self-hosted instance downloads nothing at run time."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url, title="paperfeed API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
+        )
 
 
 def app_from_environment() -> FastAPI:
