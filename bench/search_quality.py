@@ -6,6 +6,11 @@ normal importer, indexed and embedded with the normal index code, and queried th
 ``paperfeed.rank.search.search``. Fusion variants are compared on the same two rankings.
 
     .venv/bin/python bench/search_quality.py [--sets scifact,cranfield,cacm] [--max-queries N]
+                                             [--split test|train]
+
+Pick fusion parameters with ``--sets scifact --split train`` and report ``--split test``
+(only SciFact has a train split). Variants are named ``method depth/weight``: depth is
+how many candidates each side contributes, weight the semantic weight.
 
 SciFact is CC BY-NC: it is read from ../shared only and never copied into the repo.
 """
@@ -22,14 +27,20 @@ from pathlib import Path
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "relevance"
 SEMANTIC_WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7)
+DEPTHS = (100, 200)  # candidates per side; the fetched lists are DEPTHS[-1] long
 CACHE = Path(tempfile.gettempdir()) / "paperfeed-bench-vectors"  # never inside the repo
 
 
-def load_set(folder: Path):
-    corpus = [json.loads(line) for line in open(folder / "corpus.jsonl")]
-    queries = {q["_id"]: q["text"] for q in map(json.loads, open(folder / "queries.jsonl"))}
+def load_set(folder: Path, split: str = "test"):
+    with open(folder / "corpus.jsonl") as fh:
+        corpus = [json.loads(line) for line in fh]
+    with open(folder / "queries.jsonl") as fh:
+        queries = {q["_id"]: q["text"] for q in map(json.loads, fh)}
     qrels: dict[str, dict[str, int]] = {}
-    with open(folder / "qrels" / "test.tsv") as fh:
+    qrels_file = folder / "qrels" / f"{split}.tsv"
+    if not qrels_file.exists():
+        raise SystemExit(f"{folder.name} has no {split} split ({qrels_file.name} is missing)")
+    with open(qrels_file) as fh:
         next(fh)
         for line in fh:
             qid, did, score = line.rstrip("\n").split("\t")
@@ -68,7 +79,7 @@ def evaluate(runs: dict[str, dict[str, list[str]]], qrels) -> dict[str, tuple[fl
     return out
 
 
-def run_set(name: str, max_queries: int | None) -> tuple[dict, float]:
+def run_set(name: str, max_queries: int | None, split: str = "test") -> tuple[dict, float]:
     from paperfeed.config import Settings
     from paperfeed.db import open_database
     from paperfeed.index.sync import sync_index
@@ -76,7 +87,7 @@ def run_set(name: str, max_queries: int | None) -> tuple[dict, float]:
     from paperfeed.rank import fusion
     from paperfeed.rank.search import search
 
-    corpus, queries, qrels = load_set(SHARED / name)
+    corpus, queries, qrels = load_set(SHARED / name, split)
     if max_queries:
         queries = dict(list(queries.items())[:max_queries])
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,18 +102,24 @@ def run_set(name: str, max_queries: int | None) -> tuple[dict, float]:
         lists: dict[str, dict[str, list]] = {"keyword": {}, "semantic": {}}
         for qid, text in queries.items():
             for mode in ("keyword", "semantic", "hybrid"):
-                res = search(db, text, limit=100, mode=mode, highlights=False)
+                res = search(db, text, limit=DEPTHS[-1] if mode in lists else 100, mode=mode, highlights=False)
                 if res.mode != mode:
                     raise SystemExit(f"{name}: asked for {mode}, got {res.mode}: {res.notice}")
                 runs.setdefault(mode, {})[qid] = [h.paper.id for h in res.hits]
                 if mode in lists:
                     lists[mode][qid] = [(h.paper.id, h.score) for h in res.hits]
-            kw, sem = lists["keyword"][qid], lists["semantic"][qid]
-            runs.setdefault("rrf", {})[qid] = [d for d, _ in fusion.rrf(kw, sem)]
-            for w in SEMANTIC_WEIGHTS:
-                runs.setdefault(f"weighted {w}", {})[qid] = [d for d, _ in fusion.weighted(kw, sem, w)]
+            _add_variants(runs, qid, lists["keyword"][qid], lists["semantic"][qid], fusion)
         db.dispose()
     return evaluate(runs, qrels), rate
+
+
+def _add_variants(runs, qid: str, kw: list, sem: list, fusion) -> None:
+    for depth in DEPTHS:
+        k, s = kw[:depth], sem[:depth]
+        runs.setdefault(f"rrf {depth}", {})[qid] = [d for d, _ in fusion.rrf(k, s)]
+        for w in SEMANTIC_WEIGHTS:
+            for method in (fusion.weighted, fusion.zscore):
+                runs.setdefault(f"{method.__name__} {depth}/{w}", {})[qid] = [d for d, _ in method(k, s, w)]
 
 
 def _load_or_embed(db, settings, name: str) -> float:
@@ -140,14 +157,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default="cranfield,cacm,scifact")
     parser.add_argument("--max-queries", type=int, default=None)
+    parser.add_argument("--split", choices=("test", "train"), default="test",
+                        help="qrels split to score (choose parameters on train, report test)")
     args = parser.parse_args()
     from paperfeed.rank.fusion import DEFAULT_METHOD, SEMANTIC_WEIGHT
+    from paperfeed.rank.search import FUSION_CANDIDATES
 
     started = time.time()
     results, speeds = {}, {}
     for name in args.sets.split(","):
-        results[name], speeds[name] = run_set(name, args.max_queries)
-    print(f"\nhybrid = {DEFAULT_METHOD} fusion (semantic weight {SEMANTIC_WEIGHT}); model all-MiniLM-L6-v2\n")
+        results[name], speeds[name] = run_set(name, args.max_queries, args.split)
+    print(f"\n{args.split} split; hybrid = {DEFAULT_METHOD} fusion (semantic weight {SEMANTIC_WEIGHT}, "
+          f"{FUSION_CANDIDATES} candidates a side); model all-MiniLM-L6-v2\n")
     names = list(results)
     print("| method | " + " | ".join(f"{n} nDCG@10 | {n} R@100" for n in names) + " |")
     print("|---|" + "---|---|" * len(names))

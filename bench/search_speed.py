@@ -117,6 +117,7 @@ def phase_query(size: int, folder: Path, n_queries: int) -> dict:
     from paperfeed.index.query import parse_query
     from paperfeed.index.vectors import VectorStore
     from paperfeed.rank.fusion import fuse
+    from paperfeed.rank.search import FUSION_CANDIDATES
 
     rng = random.Random(1)
     base = load_demo()
@@ -141,8 +142,8 @@ def phase_query(size: int, folder: Path, n_queries: int) -> dict:
         snap.search(qv, 20)
         timings["semantic"].append(time.perf_counter() - t)
         t = time.perf_counter()
-        k_hits, _ = kw.search(parsed, limit=100)
-        s_hits = snap.search(qv, 100)
+        k_hits, _ = kw.search(parsed, limit=FUSION_CANDIDATES)  # as search() does in hybrid mode
+        s_hits = snap.search(qv, FUSION_CANDIDATES)
         fuse(k_hits, s_hits)[:20]
         timings["hybrid"].append(time.perf_counter() - t)
     out = {"load_s": load_s, "rss_mb": _rss_mb(), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -29,7 +29,10 @@ from paperfeed.rank.fusion import Ranking, fuse
 log = logging.getLogger(__name__)
 MODES = ("keyword", "semantic", "hybrid")
 MAX_LIMIT = 1000
-CANDIDATES = 100  # each side of a hybrid query contributes this many before fusion
+CANDIDATES = 100  # a semantic query ranks at least this many
+# Each side of a hybrid query contributes this many before fusion: z-scores need the
+# tail of each list to tell a typical candidate from a strong one (200 beat 100 in bench/).
+FUSION_CANDIDATES = 200
 CONSTRAINED_CANDIDATES = 1000
 # Below this share of papers with vectors, semantic results would miss too much.
 MIN_COVERAGE = 0.98
@@ -147,13 +150,14 @@ def _rank(db, engine: _Engine, parsed: ParsedQuery, mode: str, depth: int, since
     if mode == "keyword":
         return engine.keyword.search(parsed, limit=depth, since=since, until=until)
     constrained = bool(parsed.phrases or parsed.authors)
-    kw_depth = CONSTRAINED_CANDIDATES if constrained else max(CANDIDATES, depth)
+    candidates = max(FUSION_CANDIDATES if mode == "hybrid" else CANDIDATES, depth)
+    kw_depth = CONSTRAINED_CANDIDATES if constrained else candidates
     keyword, _ = engine.keyword.search(parsed, limit=kw_depth, since=since, until=until)
-    semantic = _semantic(db, engine, parsed, max(CANDIDATES, depth), since, until)
+    semantic = _semantic(db, engine, parsed, candidates, since, until)
     if constrained:  # phrases and author filters must hold in every mode
         allowed = {pk for pk, _ in keyword}
         semantic = [(pk, s) for pk, s in semantic if pk in allowed]
-    ranking = semantic if mode == "semantic" else fuse(keyword[:max(CANDIDATES, depth)], semantic)
+    ranking = semantic if mode == "semantic" else fuse(keyword[:candidates], semantic)
     return ranking, len(ranking)
 
 
