@@ -208,3 +208,18 @@ def test_cli_creates_the_first_admin_and_lists_users(db, settings, monkeypatch):
     r = runner.invoke(cli, ["user", "list", "--json"])
     assert '"username": "root"' in r.output and '"admin": true' in r.output
     assert _user(db, "root").is_admin and _user(db, "root").email_verified
+
+
+def test_cli_grants_admin_and_bans(db, settings, monkeypatch):
+    from paperfeed.cli import cli
+
+    monkeypatch.setenv("PAPERFEED_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("PAPERFEED_DATA_DIR", str(settings.data_dir))
+    runner = CliRunner()
+    runner.invoke(cli, ["user", "create", "bob", "--email", "bob@example.org", "--password", PASSWORD])
+    assert runner.invoke(cli, ["user", "admin", "bob"]).exit_code == 0
+    assert _user(db, "bob").is_admin
+    r = runner.invoke(cli, ["user", "ban", "bob", "--reason", "spam"])
+    assert r.exit_code == 0 and "banned bob" in r.output and _user(db, "bob").banned
+    missing = runner.invoke(cli, ["user", "ban", "nobody"])
+    assert missing.exit_code != 0 and "no user 'nobody'" in missing.output

@@ -47,3 +47,16 @@ def test_bad_input_gets_a_clear_error(sqlite_db, sqlite_settings):
     assert unknown.exit_code != 0 and "No subscriber" in unknown.output
     with sqlite_db.session() as session:
         assert store.subscriber_counts(session) == {}
+
+
+def test_remove_and_unpause(sqlite_db, sqlite_settings):
+    assert run(sqlite_settings, "digest", "add", "p@example.com", "--confirmed").exit_code == 0
+    with sqlite_db.session() as session:
+        store.by_email(session, "p@example.com").status = "paused"
+    assert "active" in run(sqlite_settings, "digest", "unpause", "P@example.com").output
+    assert "unsubscribed" in run(sqlite_settings, "digest", "remove", "p@example.com").output
+    with sqlite_db.session() as session:
+        assert store.by_email(session, "p@example.com").status == "unsubscribed"
+    missing = CliRunner().invoke(cli, ["digest", "remove", "nobody@example.com"], env={
+        "PAPERFEED_DATABASE_URL": sqlite_settings.resolved_database_url})
+    assert missing.exit_code != 0 and "no subscriber nobody@example.com" in missing.output

@@ -113,9 +113,7 @@ def remove(app: AppContext, email: str) -> None:
     from paperfeed.store import subscriptions as store
 
     with app.db.session() as session:
-        sub = store.by_email(session, email.strip().lower())
-        if sub is None:
-            raise click.ClickException(f"no subscriber {email}")
+        sub = _subscriber_or_fail(session, email)
         store.unsubscribe(session, sub, utcnow())
     click.echo(f"{email}: unsubscribed")
 
@@ -128,9 +126,7 @@ def unpause(app: AppContext, email: str) -> None:
     from paperfeed.store import subscriptions as store
 
     with app.db.session() as session:
-        sub = store.by_email(session, email.strip().lower())
-        if sub is None:
-            raise click.ClickException(f"no subscriber {email}")
+        sub = _subscriber_or_fail(session, email)
         store.unpause(session, sub)
         status = sub.status
     click.echo(f"{email}: {status}")
@@ -157,3 +153,10 @@ def status(app: AppContext, period: str, day) -> None:
         click.echo(f"paused: {sub.email} ({sub.permanent_failures} failures: {sub.last_error})")
 
 
+def _subscriber_or_fail(session, email: str):
+    from paperfeed.store import subscriptions as store
+
+    sub = store.by_email(session, email.strip().lower())
+    if sub is None:
+        raise click.ClickException(f"no subscriber {email}")
+    return sub

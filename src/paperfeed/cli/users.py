@@ -67,12 +67,9 @@ def list_cmd(app: AppContext, as_json: bool) -> None:
 def make_admin(app: AppContext, username: str, revoke: bool) -> None:
     """Grant (or with --revoke, remove) administrator rights; written to the audit log."""
     from paperfeed.store.moderation import audit
-    from paperfeed.store.users import get_user_by_name
 
     with app.db.session() as session:
-        person = get_user_by_name(session, username)
-        if person is None:
-            raise click.ClickException(f"no user {username!r}")
+        person = _user_or_fail(session, username)
         person.is_admin = not revoke
         audit(session, None, "revoke_admin" if revoke else "grant_admin", "user", person.username)
     click.echo(f"{username} is {'no longer ' if revoke else ''}an administrator")
@@ -85,12 +82,9 @@ def make_admin(app: AppContext, username: str, revoke: bool) -> None:
 def ban(app: AppContext, username: str, reason: str) -> None:
     """Ban a user: sign them out, refuse their sign-ins and tokens, hide their comments."""
     from paperfeed.store.moderation import ban_user
-    from paperfeed.store.users import get_user_by_name
 
     with app.db.session() as session:
-        person = get_user_by_name(session, username)
-        if person is None:
-            raise click.ClickException(f"no user {username!r}")
+        person = _user_or_fail(session, username)
         hidden = ban_user(session, None, person, reason)
     click.echo(f"banned {username}; {hidden} comments hidden")
 
@@ -110,3 +104,12 @@ def hide_entry(app: AppContext, paper_id: str, day, unhide: bool) -> None:
     except ModerationError as exc:
         raise click.ClickException(str(exc))
     click.echo(f"{paper_id} {'shown' if unhide else 'hidden'} on {day.date().isoformat()}")
+
+
+def _user_or_fail(session, username: str):
+    from paperfeed.store.users import get_user_by_name
+
+    person = get_user_by_name(session, username)
+    if person is None:
+        raise click.ClickException(f"no user {username!r}")
+    return person
