@@ -9,11 +9,6 @@ Rules:
 
 from __future__ import annotations
 
-import hashlib
-from datetime import date, datetime
-
-import orjson
-
 from paperfeed.ingest.record import PaperRecord
 
 OVERRIDABLE = (
@@ -27,7 +22,7 @@ CONTENT_FIELDS = OVERRIDABLE + (
 
 
 def record_to_row(rec: PaperRecord) -> dict:
-    categories = _dedupe(rec.categories)
+    categories = dedupe(rec.categories)
     versions = rec.versions
     return {
         "id": rec.id,
@@ -35,8 +30,7 @@ def record_to_row(rec: PaperRecord) -> dict:
         "versions": sorted(versions, key=_version_number) if len(versions) > 1 else list(versions),
         "title": rec.title,
         "abstract": rec.abstract or "",
-        # Author.as_dict inlined: this runs for every author of every imported paper.
-        "authors": [{"name": a.name, "last": a.last, "first": a.first, "suffix": a.suffix} for a in rec.authors],
+        "authors": [a.as_dict() for a in rec.authors],
         "primary_category": categories[0] if categories else None,
         "categories": " ".join(categories),
         "submitted_at": rec.submitted_at,
@@ -48,9 +42,9 @@ def record_to_row(rec: PaperRecord) -> dict:
         "license": rec.license,
         "abs_url": rec.abs_url,
         "pdf_url": rec.pdf_url,
-        "code_urls": _dedupe(rec.code_urls),
+        "code_urls": dedupe(rec.code_urls),
         "project_page": rec.project_page,
-        "sources": _dedupe([rec.source, *rec.also_seen_by]),
+        "sources": dedupe([rec.source, *rec.also_seen_by]),
         "extra": dict(rec.extra),
         "withdrawn": rec.withdrawn,
     }
@@ -75,22 +69,11 @@ def merge_rows(old: dict, new: dict, new_is_hf: bool = False) -> dict:
     merged["updated_at"] = _max(old["updated_at"], new["updated_at"])
     merged["announced_on"] = _min(old["announced_on"], new["announced_on"])
     codes = new["code_urls"] + old["code_urls"] if new_is_hf else old["code_urls"] + new["code_urls"]
-    merged["code_urls"] = _dedupe(codes)
-    merged["sources"] = _dedupe(old["sources"] + new["sources"])
+    merged["code_urls"] = dedupe(codes)
+    merged["sources"] = dedupe(old["sources"] + new["sources"])
     merged["extra"] = {**old["extra"], **new["extra"]}
     merged["withdrawn"] = bool(old["withdrawn"] or new["withdrawn"])
     return merged
-
-
-def content_hash(row: dict) -> str:
-    payload = {k: row[k] for k in CONTENT_FIELDS}
-    return hashlib.md5(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=_json_default)).hexdigest()
-
-
-def _json_default(value):
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    raise TypeError(type(value))
 
 
 def _merge_versions(a: list[dict], b: list[dict]) -> list[dict]:
@@ -104,7 +87,7 @@ def _empty(value) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
-def _dedupe(items: list) -> list:
+def dedupe(items: list) -> list:
     """Drop empty and repeated items, keeping first occurrences in order."""
     try:
         return [item for item in dict.fromkeys(items) if item]

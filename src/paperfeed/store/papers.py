@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from operator import itemgetter
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from paperfeed.ingest.record import EntryRecord, PaperRecord
+from paperfeed.ingest.record import PaperRecord
 from paperfeed.models import DailyEntry, HarvestState, Paper, utcnow
-from paperfeed.store.merge import CONTENT_FIELDS, content_hash, merge_rows, record_to_row
+from paperfeed.store.merge import CONTENT_FIELDS, merge_rows
+from paperfeed.store.rows import (
+    ID,
+    INSERT_COLUMNS,
+    PreparedBatch,
+    decode_row,
+    encode_datetime,
+    encode_row,
+    prepare_records,
+    row_hash,
+)
 from paperfeed.store.votes import community_counts
 
 _ROW_COLUMNS = [getattr(Paper, name) for name in ("pk", "content_hash") + CONTENT_FIELDS]
@@ -41,50 +51,41 @@ class BatchResult:
 
 
 def upsert_records(session: Session, records: list[PaperRecord]) -> BatchResult:
-    """Insert new papers, merge known ones, and record their daily-page entries.
+    """Insert new papers, merge known ones, and record their daily-page entries."""
+    return write_prepared(session, prepare_records(records))
+
+
+def write_prepared(session: Session, batch: PreparedBatch) -> BatchResult:
+    """Write a prepared batch: the one write path of every importer.
 
     Works in a handful of set-based statements per batch, so a batch of thousands costs
     about as much as a few single-row writes. Known papers are first compared by hash
     alone; only those whose incoming content differs are loaded in full and merged.
     """
     result = BatchResult()
-    incoming = _fold_duplicates(records)
-    known = _known_papers(session, list(incoming))
+    ids = batch.ids
+    known = _known_papers(session, ids)
     now = utcnow()
+    stamp = encode_datetime(now)
     new_rows, differing = [], {}
-    for paper_id, (row, is_hf) in incoming.items():
-        digest = content_hash(row)
+    for paper_id, row, digest in zip(ids, batch.rows, batch.hashes):
         stored = known.get(paper_id)
         if stored is None:
-            new_rows.append({**row, "content_hash": digest, "created_at": now, "changed_at": now})
+            new_rows.append(row + (digest, stamp, stamp))
         elif digest == stored[1]:
             # The stored row has exactly this content, and merging a row with itself is a no-op.
             result.unchanged += 1
         else:
-            differing[paper_id] = (row, is_hf)
-    changed_rows = _merge_into_stored(session, differing, now, result)
+            differing[paper_id] = row
+    changed_rows = _merge_into_stored(session, differing, batch.hf_ids, now, result)
     pks = {paper_id: pk for paper_id, (pk, _) in known.items()}
     pks.update(_insert_papers(session, new_rows))
     if changed_rows:
         session.execute(update(Paper), changed_rows)
     result.inserted, result.updated = len(new_rows), len(changed_rows)
-    result.changed_ids = [r["id"] for r in new_rows] + [r["id"] for r in changed_rows]
-    _upsert_entries(session, records, pks, set(known), now, result)
+    result.changed_ids = [r[ID] for r in new_rows] + [r["id"] for r in changed_rows]
+    _upsert_entries(session, batch.entries, pks, set(known), now, result)
     return result
-
-
-def _fold_duplicates(records: list[PaperRecord]) -> dict[str, tuple[dict, bool]]:
-    """One row per id; later records in a batch merge over earlier ones, as across batches."""
-    rows: dict[str, tuple[dict, bool]] = {}
-    for rec in records:
-        row = record_to_row(rec)
-        is_hf = rec.source == "hf"
-        if rec.id in rows:
-            prev, prev_hf = rows[rec.id]
-            row = merge_rows(prev, row, new_is_hf=is_hf)
-            is_hf = is_hf or prev_hf
-        rows[rec.id] = (row, is_hf)
-    return rows
 
 
 def _known_papers(session: Session, ids: list[str]) -> dict[str, tuple[int, str]]:
@@ -97,18 +98,28 @@ def _known_papers(session: Session, ids: list[str]) -> dict[str, tuple[int, str]
     return found
 
 
-def _merge_into_stored(session: Session, differing: dict[str, tuple[dict, bool]], now,
+def _merge_into_stored(session: Session, differing: dict[str, tuple], hf_ids: set[str], now,
                        result: BatchResult) -> list[dict]:
-    """Merge incoming rows into their stored versions; returns the rows that really changed."""
-    changed = []
+    """Merge incoming rows into their stored versions; returns the rows that really changed.
+
+    Content is compared in its encoded form, not by stored hash alone, so a row whose hash
+    was computed another way (an older release) is re-hashed quietly instead of counted
+    as changed.
+    """
+    changed, rehashed = [], []
     for old in _load_rows(session, list(differing)):
-        row, is_hf = differing[old["id"]]
-        merged = merge_rows(old, row, new_is_hf=is_hf)
-        digest = content_hash(merged)
-        if digest == old["content_hash"]:
+        stored = encode_row(old)
+        merged = merge_rows(old, decode_row(differing[old["id"]]), new_is_hf=old["id"] in hf_ids)
+        encoded = encode_row(merged)
+        digest = row_hash(encoded)
+        if encoded == stored:
             result.unchanged += 1  # e.g. an older version that only confirms what is stored
+            if digest != old["content_hash"]:
+                rehashed.append({"pk": old["pk"], "content_hash": digest})
         else:
             changed.append({**merged, "pk": old["pk"], "content_hash": digest, "changed_at": now})
+    if rehashed:
+        session.execute(update(Paper), rehashed)
     return changed
 
 
@@ -118,12 +129,24 @@ def _load_rows(session: Session, ids: list[str]) -> Iterator[dict]:
             yield dict(row)
 
 
-def _insert_papers(session: Session, rows: list[dict]) -> dict[str, int]:
-    """Insert new papers; returns their id -> pk."""
+def _insert_papers(session: Session, rows: list[tuple]) -> dict[str, int]:
+    """Insert new papers from encoded rows (``rows.INSERT_COLUMNS``); returns their id -> pk."""
     if not rows:
         return {}
-    _executemany(session, _PAPER, rows)
-    return paper_pks(session, [row["id"] for row in rows])
+    conn = session.connection()
+    placeholder = _PLACEHOLDERS.get(conn.dialect.paramstyle)
+    if placeholder is None:  # a driver we have not measured: let SQLAlchemy convert the values
+        session.execute(insert(Paper), [_decoded_insert(row) for row in rows])
+    else:
+        marks = ", ".join([placeholder] * len(INSERT_COLUMNS))
+        conn.exec_driver_sql(f"INSERT INTO paper ({', '.join(INSERT_COLUMNS)}) VALUES ({marks})", rows)
+    return paper_pks(session, [row[ID] for row in rows])
+
+
+def _decoded_insert(row: tuple) -> dict:
+    stamp = datetime.fromisoformat(row[-1])
+    return {**decode_row(row[: len(CONTENT_FIELDS)]), "content_hash": row[-3], "created_at": stamp,
+            "changed_at": stamp}
 
 
 def _insert_entries(session: Session, rows: list[dict]) -> None:
@@ -191,31 +214,29 @@ def _bind_processors(dialect, table, names: tuple[str, ...]) -> list:
     return _PROCESSORS[key]
 
 
-def _upsert_entries(session: Session, records: list[PaperRecord], pks: dict[str, int], known: set[str],
+def _upsert_entries(session: Session, entries: list[tuple], pks: dict[str, int], known: set[str],
                     now, result: BatchResult) -> None:
-    wanted: dict[tuple[str, date], EntryRecord] = {}
-    for rec in records:
-        for entry in rec.entries:
-            wanted[(rec.id, entry.day)] = entry
-    if not wanted:
+    """Add the batch's daily-page entries; ``entries`` as in ``PreparedBatch.entries``."""
+    if not entries:
         return
     # Only papers stored before this batch can already have entries.
     known_pks = [pks[pid] for pid in known if pid in pks]
-    existing = _existing_entries(session, known_pks, wanted)
+    existing = _existing_entries(session, known_pks, {day for _, day, *_ in entries})
     # community votes and comments count on top of imported numbers (see store/votes.py)
     community = community_counts(session, known_pks) if known_pks else {}
     new, changed = [], []
-    for (paper_id, day), entry in wanted.items():
+    for paper_id, day, source, upvotes, num_comments in entries:
         pk = pks[paper_id]
         row = existing.get((pk, day))
         votes, comments = community.get(pk, (0, 0))
+        upvotes, num_comments = upvotes or 0, num_comments or 0
         if row is None:
-            new.append({"paper_pk": pk, "day": day, "source": entry.source, "upvotes": (entry.upvotes or 0) + votes,
-                        "num_comments": (entry.num_comments or 0) + comments, "created_at": now})
-        elif entry.source == "hf" and _hf_counts_changed(row, entry, votes, comments):
+            new.append({"paper_pk": pk, "day": day, "source": source, "upvotes": upvotes + votes,
+                        "num_comments": num_comments + comments, "created_at": now})
+        elif source == "hf" and _hf_counts_changed(row, upvotes, num_comments, votes, comments):
             # HF owns the counts of the entries it created; an "auto" entry becomes an HF one
-            changed.append({"pk": row.pk, "source": "hf", "upvotes": (entry.upvotes or 0) + votes,
-                            "num_comments": (entry.num_comments or 0) + comments})
+            changed.append({"pk": row.pk, "source": "hf", "upvotes": upvotes + votes,
+                            "num_comments": num_comments + comments})
     if new:
         _insert_entries(session, new)
     if changed:
@@ -224,10 +245,10 @@ def _upsert_entries(session: Session, records: list[PaperRecord], pks: dict[str,
     result.entries_updated += len(changed)
 
 
-def _existing_entries(session: Session, paper_pks: list[int], wanted: dict) -> dict:
+def _existing_entries(session: Session, paper_pks: list[int], days: set[date]) -> dict:
     if not paper_pks:
         return {}
-    days = list({day for _, day in wanted})
+    days = list(days)
     found = {}
     for chunk in _chunks(paper_pks, _IN_CHUNK):
         stmt = (select(_ENTRY.c.pk, _ENTRY.c.paper_pk, _ENTRY.c.day, _ENTRY.c.source, _ENTRY.c.upvotes,
@@ -237,11 +258,10 @@ def _existing_entries(session: Session, paper_pks: list[int], wanted: dict) -> d
     return found
 
 
-def _hf_counts_changed(row, entry, votes: int = 0, comments: int = 0) -> bool:
+def _hf_counts_changed(row, upvotes: int, num_comments: int, votes: int, comments: int) -> bool:
     if row.source == "user":
         return False
-    return (row.source, row.upvotes - votes, row.num_comments - comments) != (
-        "hf", entry.upvotes or 0, entry.num_comments or 0)
+    return (row.source, row.upvotes - votes, row.num_comments - comments) != ("hf", upvotes, num_comments)
 
 
 def paper_pks(session: Session, ids: list[str]) -> dict[str, int]:
