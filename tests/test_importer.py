@@ -185,3 +185,85 @@ def test_changed_ids_go_to_each_batch_and_the_report_keeps_counts_only(db, tmp_p
     again = []
     import_file(db, path, batch_size=100, on_batch=lambda r: again.append(r.changed_ids))
     assert again == [[], [], []]
+
+
+# --- parse workers ----------------------------------------------------------------------
+
+def listing_with_bad_lines(tmp_path, n=2500):
+    """The head of the real listing with a bad line at known places, and a blank line."""
+    with gzip.open(LISTING, "rb") as src:
+        lines = list(itertools.islice(src, n))
+    lines[10] = b'{"id": "broken", "title": \n'
+    lines[1700] = b'{"id": "2501.99999"}\n'
+    lines.insert(1200, b"\n")
+    path = tmp_path / "listing-bad.jsonl"
+    path.write_bytes(b"".join(lines))
+    return path
+
+
+def paper_rows(db):
+    skip = {"pk", "created_at", "changed_at"}
+    with db.session() as s:
+        papers = s.scalars(select(Paper).order_by(Paper.id)).all()
+        rows = [{c: getattr(p, c) for c in Paper.__table__.columns.keys() if c not in skip} for p in papers]
+        entries = s.execute(select(Paper.id, DailyEntry.day, DailyEntry.source, DailyEntry.upvotes)
+                            .join(Paper, Paper.pk == DailyEntry.paper_pk).order_by(Paper.id)).all()
+    return rows, [tuple(e) for e in entries]
+
+
+def test_parallel_import_matches_a_sequential_one(db, tmp_path):
+    from paperfeed.config import Settings
+    from paperfeed.db import Database
+
+    path = listing_with_bad_lines(tmp_path)
+    reference = Database(Settings(database_url=f"sqlite:///{tmp_path}/seq.db", data_dir=tmp_path))
+    reference.upgrade()
+    sequential = import_file(reference, path, batch_size=300, workers=0)
+    parallel = import_file(db, path, batch_size=300, workers=2)
+    assert (parallel.read, parallel.inserted, parallel.skipped) == (2499 - 1, 2498, 2)
+    assert [(e.where, e.reason) for e in parallel.errors] == [(e.where, e.reason) for e in sequential.errors]
+    assert [e.where for e in parallel.errors] == ["listing-bad.jsonl: line 11", "listing-bad.jsonl: line 1702"]
+    assert paper_rows(db) == paper_rows(reference)
+    again = import_file(db, path, batch_size=300, workers=2)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2498)
+    reference.dispose()
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if marker.encode() in f.read():
+                    found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+def test_killed_parallel_import_leaves_no_workers_and_resumes(sqlite_settings, tmp_path):
+    path = head_of_listing(tmp_path, 30000)
+    marker = f"PAPERFEED_TEST_MARKER={os.getpid()}-{time.time()}"
+    env = {**os.environ, "PAPERFEED_DATABASE_URL": sqlite_settings.resolved_database_url,
+           "PAPERFEED_DATA_DIR": str(sqlite_settings.data_dir), marker.split("=")[0]: marker.split("=")[1]}
+    cmd = [sys.executable, "-m", "paperfeed", "import", "--no-progress", "--workers", "2", str(path)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    from paperfeed.db import Database
+
+    db = Database(sqlite_settings)
+    deadline = time.time() + 60
+    while time.time() < deadline and count(db, Paper) < 2000:
+        time.sleep(0.02)
+    assert len(_processes_with(marker)) >= 3, "the import should be running with its workers"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = count(db, Paper)
+    assert 0 < partial < 30000, "the kill should land mid-import"
+    deadline = time.time() + 10
+    while time.time() < deadline and _processes_with(marker):
+        time.sleep(0.1)
+    assert _processes_with(marker) == []
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    assert f"inserted {30000 - partial}," in done.stdout
+    assert count(db, Paper) == 30000 and count(db, DailyEntry) == 30000
+    db.dispose()

@@ -26,10 +26,10 @@ def print_report(report: ImportReport) -> None:
     click.echo(report.summary())
 
 
-def run_imports(app: AppContext, files, fmt: str | None, progress: bool) -> ImportReport:
+def run_imports(app: AppContext, files, fmt: str | None, progress: bool, workers: int | None = None) -> ImportReport:
     total = ImportReport()
     for path in files:
-        total.merge(import_file(app.db, path, fmt=fmt, progress=progress))
+        total.merge(import_file(app.db, path, fmt=fmt, progress=progress, workers=workers))
     return total
 
 
@@ -64,8 +64,11 @@ def _sync_search_index(app: AppContext) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True, dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(sorted(PARSERS)), help="Input format (default: detected from content).")
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: when on a terminal).")
+@click.option("--workers", type=click.IntRange(min=0), default=None,
+              help="Processes parsing JSON-lines files while this one writes (default: one per core; 0: none).")
 @pass_app
-def import_cmd(app: AppContext, files: tuple[str, ...], fmt: str | None, progress: bool | None) -> None:
+def import_cmd(app: AppContext, files: tuple[str, ...], fmt: str | None, progress: bool | None,
+               workers: int | None) -> None:
     """Import papers from FILES (plain or .gz; '-' for stdin).
 
     Formats: arXiv bulk snapshot JSONL, paperfeed JSONL, and the others listed under
@@ -73,7 +76,7 @@ def import_cmd(app: AppContext, files: tuple[str, ...], fmt: str | None, progres
     only when nothing could be read.
     """
     show = sys.stderr.isatty() if progress is None else progress
-    report = run_imports(app, files, fmt, show)
+    report = run_imports(app, files, fmt, show, workers)
     print_report(report)
     _sync_search_index(app)
     if report.read == 0:

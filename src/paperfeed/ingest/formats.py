@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import gzip
 import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import orjson
+from isal import igzip
 
 from paperfeed.ingest.atom import looks_like_atom, parse_atom
 from paperfeed.ingest.hf import looks_like_hf, parse_hf
@@ -23,8 +23,8 @@ Item = tuple[str, PaperRecord | MalformedRecord]
 Parser = Callable[[BinaryIO], Iterator[Item]]
 
 
-def iter_jsonl(stream: BinaryIO, parse: Callable[[dict], PaperRecord]) -> Iterator[Item]:
-    for number, line in enumerate(stream, start=1):
+def iter_jsonl(stream: BinaryIO, parse: Callable[[dict], PaperRecord], first_line: int = 1) -> Iterator[Item]:
+    for number, line in enumerate(stream, start=first_line):
         if not line.strip():
             continue
         where = f"line {number}"
@@ -47,6 +47,12 @@ def parse_native(stream: BinaryIO) -> Iterator[Item]:
     return iter_jsonl(stream, parse_native_object)
 
 
+# The JSON-lines formats, by their per-object parsers: what parse workers run (ingest/parallel.py).
+LINE_PARSERS: dict[str, Callable[[dict], PaperRecord]] = {
+    "snapshot": parse_snapshot_object,
+    "jsonl": parse_native_object,
+}
+
 PARSERS: dict[str, Parser] = {
     "snapshot": parse_snapshot,
     "jsonl": parse_native,
@@ -68,7 +74,8 @@ def open_input(path: str | Path) -> BinaryIO:
     if not hasattr(raw, "peek"):
         raw = io.BufferedReader(raw)  # type: ignore[arg-type]
     if raw.peek(2)[:2] == b"\x1f\x8b":
-        return io.BufferedReader(gzip.GzipFile(fileobj=raw))  # type: ignore[return-value]
+        # ISA-L's reader decompresses the same bytes ~2.5x faster than the stdlib's.
+        return io.BufferedReader(igzip.GzipFile(fileobj=raw))  # type: ignore[return-value]
     return raw
 
 

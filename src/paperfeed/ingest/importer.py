@@ -17,9 +17,11 @@ from pathlib import Path
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 from paperfeed.db import Database
-from paperfeed.ingest.formats import PARSERS, Item, detect_format, open_input
+from paperfeed.ingest.formats import LINE_PARSERS, PARSERS, Item, detect_format, open_input
+from paperfeed.ingest.parallel import default_workers, prepared_chunks
 from paperfeed.ingest.record import MalformedRecord, PaperRecord
-from paperfeed.store.papers import BatchResult, upsert_records
+from paperfeed.store.papers import BatchResult, write_prepared
+from paperfeed.store.rows import PreparedBatch, prepare_records
 
 log = logging.getLogger(__name__)
 MAX_REPORTED_ERRORS = 50
@@ -110,8 +112,12 @@ def _few_gc_passes():
 
 
 def _flush(db: Database, batch: list[PaperRecord], report: ImportReport, on_batch) -> None:
+    _write(db, prepare_records(batch), report, on_batch)
+
+
+def _write(db: Database, batch: PreparedBatch, report: ImportReport, on_batch) -> None:
     with db.session() as session:
-        result = upsert_records(session, batch)
+        result = write_prepared(session, batch)
     if on_batch is not None:
         on_batch(result)
     # The report keeps counts only: holding every changed id would grow with the file.
@@ -132,8 +138,13 @@ def import_file(
     progress: bool = False,
     batch_size: int = 2000,
     on_batch: Callable[[BatchResult], None] | None = None,
+    workers: int | None = None,
 ) -> ImportReport:
-    """Import one file (plain or .gz, or '-' for stdin) in the named or detected format."""
+    """Import one file (plain or .gz, or '-' for stdin) in the named or detected format.
+
+    JSON-lines files are parsed by ``workers`` processes (default: one per core) while
+    this process writes; see ingest/parallel.py.
+    """
     stream = open_input(path)
     with stream:
         try:
@@ -142,13 +153,29 @@ def import_file(
             report = ImportReport()
             _skip(report, f"{path}", str(exc))
             return report
-        parser = PARSERS[fmt]
         label = f"{Path(str(path)).name}: "
         with _progress_bar(path, progress) as bar:
-            items = parser(stream)
+            if fmt in LINE_PARSERS:
+                workers = default_workers() if workers is None else workers
+                return _import_lines(db, stream, fmt, batch_size, workers, on_batch, label, bar)
+            items = PARSERS[fmt](stream)
             if bar is not None:
                 items = _tracking(items, stream, bar)
             return import_items(db, items, batch_size=batch_size, on_batch=on_batch, label=label)
+
+
+def _import_lines(db, stream, fmt, batch_size, workers, on_batch, label, bar) -> ImportReport:
+    report = ImportReport()
+    with _few_gc_passes():
+        for chunk in prepared_chunks(stream, fmt, batch_size, workers, _position(stream)):
+            for where, reason in chunk.skipped:
+                _skip(report, f"{label}{where}", reason)
+            report.read += chunk.read
+            if chunk.batch.rows:
+                _write(db, chunk.batch, report, on_batch)
+            if bar is not None:
+                bar.update(chunk.end_offset)
+    return report
 
 
 def _progress_bar(path, enabled: bool):
@@ -179,10 +206,16 @@ class _FileProgress:
 
 
 def _tracking(items: Iterator[Item], stream, bar: _FileProgress) -> Iterator[Item]:
-    raw = stream.raw if isinstance(stream, io.BufferedReader) else stream
-    raw = getattr(raw, "fileobj", None) or raw
+    position = _position(stream)
     for count, item in enumerate(items):
         if count % 1000 == 0:
-            bar.update(raw.tell())
+            bar.update(position())
         yield item
-    bar.update(raw.tell())
+    bar.update(position())
+
+
+def _position(stream) -> Callable[[], int]:
+    """Reads how far into the file on disk (compressed bytes for .gz) the stream has got."""
+    raw = stream.raw if isinstance(stream, io.BufferedReader) else stream
+    raw = getattr(raw, "fileobj", None) or raw
+    return lambda: raw.tell() if raw.seekable() else 0

@@ -78,6 +78,12 @@ def squash(value) -> str:
         return ""
     if not isinstance(value, str):
         raise MalformedRecord(f"expected text, got {type(value).__name__}: {value!r:.80}")
+    # arXiv wraps lines with a bare "\n". Once those are spaces, a text with no other
+    # whitespace (every whitespace character but " " is unprintable) and no double space
+    # is already squashed: twice as fast as splitting a long abstract into words.
+    text = value.replace("\n", " ").strip(" ")
+    if text.isprintable() and "  " not in text:
+        return text
     return " ".join(value.split())
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from operator import itemgetter
+from datetime import date
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from paperfeed.ingest.record import PaperRecord
@@ -18,18 +17,17 @@ from paperfeed.store.rows import (
     INSERT_COLUMNS,
     PreparedBatch,
     decode_row,
+    encode_date,
     encode_datetime,
     encode_row,
     prepare_records,
     row_hash,
 )
+from paperfeed.store.bulk import IN_CHUNK, chunks, insert_rows, select_in
 from paperfeed.store.votes import community_counts
 
 _ROW_COLUMNS = [getattr(Paper, name) for name in ("pk", "content_hash") + CONTENT_FIELDS]
-_PAPER = Paper.__table__
-_ENTRY = DailyEntry.__table__
-# Ids per IN (...) list: far below SQLite's and PostgreSQL's bound-parameter limits.
-_IN_CHUNK = 5000
+_FULL_ROWS = select(*_ROW_COLUMNS).where(Paper.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass
@@ -90,12 +88,8 @@ def write_prepared(session: Session, batch: PreparedBatch) -> BatchResult:
 
 def _known_papers(session: Session, ids: list[str]) -> dict[str, tuple[int, str]]:
     """id -> (pk, content_hash) for the papers already stored."""
-    found: dict[str, tuple[int, str]] = {}
-    for chunk in _chunks(ids, _IN_CHUNK):
-        stmt = select(_PAPER.c.id, _PAPER.c.pk, _PAPER.c.content_hash).where(_PAPER.c.id.in_(chunk))
-        for paper_id, pk, digest in session.execute(stmt).all():
-            found[paper_id] = (pk, digest)
-    return found
+    rows = select_in(session, "SELECT id, pk, content_hash FROM paper", "id", ids)
+    return {paper_id: (pk, digest) for paper_id, pk, digest in rows}
 
 
 def _merge_into_stored(session: Session, differing: dict[str, tuple], hf_ids: set[str], now,
@@ -124,8 +118,8 @@ def _merge_into_stored(session: Session, differing: dict[str, tuple], hf_ids: se
 
 
 def _load_rows(session: Session, ids: list[str]) -> Iterator[dict]:
-    for chunk in _chunks(ids, _IN_CHUNK):
-        for row in session.execute(select(*_ROW_COLUMNS).where(Paper.id.in_(chunk))).mappings():
+    for chunk in chunks(ids, IN_CHUNK):
+        for row in session.execute(_FULL_ROWS, {"ids": chunk}).mappings():
             yield dict(row)
 
 
@@ -133,85 +127,11 @@ def _insert_papers(session: Session, rows: list[tuple]) -> dict[str, int]:
     """Insert new papers from encoded rows (``rows.INSERT_COLUMNS``); returns their id -> pk."""
     if not rows:
         return {}
-    conn = session.connection()
-    placeholder = _PLACEHOLDERS.get(conn.dialect.paramstyle)
-    if placeholder is None:  # a driver we have not measured: let SQLAlchemy convert the values
-        session.execute(insert(Paper), [_decoded_insert(row) for row in rows])
-    else:
-        marks = ", ".join([placeholder] * len(INSERT_COLUMNS))
-        conn.exec_driver_sql(f"INSERT INTO paper ({', '.join(INSERT_COLUMNS)}) VALUES ({marks})", rows)
+    insert_rows(session, "paper", INSERT_COLUMNS, rows)
     return paper_pks(session, [row[ID] for row in rows])
 
 
-def _decoded_insert(row: tuple) -> dict:
-    stamp = datetime.fromisoformat(row[-1])
-    return {**decode_row(row[: len(CONTENT_FIELDS)]), "content_hash": row[-3], "created_at": stamp,
-            "changed_at": stamp}
-
-
-def _insert_entries(session: Session, rows: list[dict]) -> None:
-    _executemany(session, _ENTRY, rows)
-
-
-def _executemany(session: Session, table, rows: list[dict]) -> None:
-    """A plain DBAPI executemany with the columns' own defaults and bind processors.
-
-    Several times cheaper than SQLAlchemy's per-row statement handling on SQLite, and on
-    PostgreSQL it sends one prepared statement in a pipeline instead of multi-row VALUES
-    that psycopg must re-parse per batch. Values are stored exactly as SQLAlchemy would.
-    """
-    conn = session.connection()
-    placeholder = _PLACEHOLDERS.get(conn.dialect.paramstyle)
-    if placeholder is None:  # a driver we have not measured: let SQLAlchemy do it
-        session.execute(insert(table), rows)
-        return
-    defaults = _column_defaults(table, rows[0].keys())
-    names = tuple(rows[0]) + tuple(defaults)
-    pick = itemgetter(*names)
-    convert = _bind_processors(conn.dialect, table, names)
-    params = []
-    last = [(None, None)] * len(convert)  # a batch repeats values, e.g. its one timestamp
-    for row in rows:
-        values = list(pick({**row, **defaults} if defaults else row))
-        for slot, (i, process) in enumerate(convert):
-            value = values[i]
-            seen, converted = last[slot]
-            if value is None or value is not seen:
-                converted = process(value)
-                last[slot] = (value, converted)
-            values[i] = converted
-        params.append(tuple(values))
-    marks = ", ".join([placeholder] * len(names))
-    conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})", params)
-
-
-_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
-
-
-def _column_defaults(table, given) -> dict:
-    """Python-side defaults (scalar or callable) of the columns a row leaves out."""
-    out = {}
-    for column in table.columns:
-        default = column.default
-        if column.name in given or default is None:
-            continue
-        if default.is_scalar:
-            out[column.name] = default.arg
-        elif default.is_callable:
-            out[column.name] = default.arg(None)
-    return out
-
-
-_PROCESSORS: dict = {}
-
-
-def _bind_processors(dialect, table, names: tuple[str, ...]) -> list:
-    """(position, processor) for the columns whose values need converting for the driver."""
-    key = (dialect.name, table.name, names)
-    if key not in _PROCESSORS:
-        found = [(i, table.c[n].type.dialect_impl(dialect).bind_processor(dialect)) for i, n in enumerate(names)]
-        _PROCESSORS[key] = [(i, process) for i, process in found if process is not None]
-    return _PROCESSORS[key]
+_ENTRY_COLUMNS = ("paper_pk", "day", "source", "upvotes", "num_comments", "hidden", "created_at")
 
 
 def _upsert_entries(session: Session, entries: list[tuple], pks: dict[str, int], known: set[str],
@@ -219,6 +139,7 @@ def _upsert_entries(session: Session, entries: list[tuple], pks: dict[str, int],
     """Add the batch's daily-page entries; ``entries`` as in ``PreparedBatch.entries``."""
     if not entries:
         return
+    stamp = encode_datetime(now)
     # Only papers stored before this batch can already have entries.
     known_pks = [pks[pid] for pid in known if pid in pks]
     existing = _existing_entries(session, known_pks, {day for _, day, *_ in entries})
@@ -231,14 +152,13 @@ def _upsert_entries(session: Session, entries: list[tuple], pks: dict[str, int],
         votes, comments = community.get(pk, (0, 0))
         upvotes, num_comments = upvotes or 0, num_comments or 0
         if row is None:
-            new.append({"paper_pk": pk, "day": day, "source": source, "upvotes": upvotes + votes,
-                        "num_comments": num_comments + comments, "created_at": now})
+            new.append((pk, encode_date(day), source, upvotes + votes, num_comments + comments, False, stamp))
         elif source == "hf" and _hf_counts_changed(row, upvotes, num_comments, votes, comments):
             # HF owns the counts of the entries it created; an "auto" entry becomes an HF one
             changed.append({"pk": row.pk, "source": "hf", "upvotes": upvotes + votes,
                             "num_comments": num_comments + comments})
     if new:
-        _insert_entries(session, new)
+        insert_rows(session, "daily_entry", _ENTRY_COLUMNS, new)
     if changed:
         session.execute(update(DailyEntry), changed)
     result.entries_inserted += len(new)
@@ -246,16 +166,22 @@ def _upsert_entries(session: Session, entries: list[tuple], pks: dict[str, int],
 
 
 def _existing_entries(session: Session, paper_pks: list[int], days: set[date]) -> dict:
+    """(paper pk, day) -> the stored entry, for the given papers on the given days."""
     if not paper_pks:
         return {}
-    days = list(days)
+    rows = select_in(session, "SELECT pk, paper_pk, day, source, upvotes, num_comments FROM daily_entry",
+                     "paper_pk", paper_pks)
     found = {}
-    for chunk in _chunks(paper_pks, _IN_CHUNK):
-        stmt = (select(_ENTRY.c.pk, _ENTRY.c.paper_pk, _ENTRY.c.day, _ENTRY.c.source, _ENTRY.c.upvotes,
-                       _ENTRY.c.num_comments)
-                .where(_ENTRY.c.paper_pk.in_(chunk), _ENTRY.c.day.in_(days)))
-        found.update({(row.paper_pk, row.day): row for row in session.execute(stmt)})
+    for row in rows:
+        day = _as_date(row.day)
+        if day in days:
+            found[(row.paper_pk, day)] = row
     return found
+
+
+def _as_date(value) -> date:
+    # SQLite hands plain SQL's dates back as text, PostgreSQL as dates.
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _hf_counts_changed(row, upvotes: int, num_comments: int, votes: int, comments: int) -> bool:
@@ -265,10 +191,7 @@ def _hf_counts_changed(row, upvotes: int, num_comments: int, votes: int, comment
 
 
 def paper_pks(session: Session, ids: list[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for chunk in _chunks(ids, _IN_CHUNK):
-        out.update(session.execute(select(Paper.id, Paper.pk).where(Paper.id.in_(chunk))).all())
-    return out
+    return dict(select_in(session, "SELECT id, pk FROM paper", "id", ids))
 
 
 def get_paper(session: Session, paper_id: str) -> Paper | None:
@@ -305,6 +228,3 @@ def set_state(session: Session, name: str, value: dict) -> None:
         row.updated_at = utcnow()
 
 
-def _chunks(items: list, size: int):
-    for i in range(0, len(items), size):
-        yield items[i : i + size]

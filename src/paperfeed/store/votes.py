@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from paperfeed.models import Comment, DailyEntry, Paper, User, Vote, utcnow
+from paperfeed.store.bulk import select_in
 
 
 @dataclass
@@ -109,16 +110,13 @@ def remove_all_votes(session: Session, user: User) -> int:
 def community_counts(session: Session, paper_pks: list[int]) -> dict[int, tuple[int, int]]:
     """paper pk -> (vote rows, visible comments): what the community adds to imported counts."""
     out: dict[int, tuple[int, int]] = {}
-    for i in range(0, len(paper_pks), 5000):
-        chunk = paper_pks[i : i + 5000]
-        votes = dict(session.execute(select(Vote.paper_pk, func.count()).where(Vote.paper_pk.in_(chunk))
-                                     .group_by(Vote.paper_pk)).all())
-        comments = dict(session.execute(
-            select(Comment.paper_pk, func.count())
-            .where(Comment.paper_pk.in_(chunk), Comment.deleted.is_(False), Comment.hidden.is_(False))
-            .group_by(Comment.paper_pk)).all())
-        for pk in set(votes) | set(comments):
-            out[pk] = (votes.get(pk, 0), comments.get(pk, 0))
+    # Plain SQL: a bulk import asks about thousands of papers at a time (see store/bulk.py).
+    votes = dict(select_in(session, f"SELECT paper_pk, count(*) FROM {Vote.__tablename__}", "paper_pk", paper_pks,
+                           "GROUP BY paper_pk"))
+    comments = dict(select_in(session, f"SELECT paper_pk, count(*) FROM {Comment.__tablename__}", "paper_pk", paper_pks,
+                              "AND deleted = false AND hidden = false GROUP BY paper_pk"))
+    for pk in set(votes) | set(comments):
+        out[pk] = (votes.get(pk, 0), comments.get(pk, 0))
     return out
 
 

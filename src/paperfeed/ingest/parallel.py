@@ -1,0 +1,123 @@
+"""Parse a large JSON-lines file in worker processes while this process writes.
+
+Parsing, cleaning, encoding and hashing are about two thirds of an import's CPU, and they
+need no database, so worker processes do them while this process writes the previous
+batch. The writer still commits one batch at a time and in file order, so the result, the
+resumability after a crash and the reported line numbers are those of a sequential import.
+Small inputs (a couple of batches) are parsed in-process: starting workers would cost more
+than it saves.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import threading
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import BinaryIO
+
+from paperfeed.ingest.formats import LINE_PARSERS, iter_jsonl
+from paperfeed.ingest.record import MalformedRecord
+from paperfeed.store.rows import PreparedBatch, prepare_records
+
+# Chunks queued beyond the ones being parsed: enough to keep workers busy while the writer
+# commits, few enough that memory stays flat (a chunk is a batch of raw lines, ~4 MB).
+_AHEAD = 2
+
+
+@dataclass(slots=True)
+class PreparedChunk:
+    """A batch of input lines, parsed and prepared: what a worker hands the writer."""
+
+    read: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (where, reason)
+    batch: PreparedBatch = field(default_factory=PreparedBatch)
+    end_offset: int = 0  # position in the underlying file after this chunk, for progress
+
+
+def default_workers() -> int:
+    """One worker per core the process may use, leaving none idle and none fighting."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
+def prepared_chunks(stream: BinaryIO, fmt: str, batch_size: int, workers: int,
+                    position=lambda: 0) -> Iterator[PreparedChunk]:
+    """Prepared batches of ``batch_size`` lines, in file order; ``position()`` reads the file offset."""
+    chunks = _line_chunks(stream, batch_size, position)
+    head = list(islice(chunks, 2))
+    if workers < 2 or len(head) < 2:
+        for first_line, data, offset in [*head, *chunks]:
+            yield _with_offset(prepare_chunk(fmt, first_line, data), offset)
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_exit_with_parent) as pool:
+        pending: deque = deque()
+        for first_line, data, offset in [*head, *chunks]:
+            pending.append((pool.submit(prepare_chunk, fmt, first_line, data), offset))
+            if len(pending) > workers + _AHEAD:
+                yield _with_offset(*_result(pending.popleft()))
+        while pending:
+            yield _with_offset(*_result(pending.popleft()))
+
+
+def prepare_chunk(fmt: str, first_line: int, data: bytes) -> PreparedChunk:
+    """Parse and prepare one chunk of lines (runs in a worker process)."""
+    chunk = PreparedChunk()
+    records = []
+    for where, item in iter_jsonl(io.BytesIO(data), LINE_PARSERS[fmt], first_line=first_line):
+        if isinstance(item, MalformedRecord):
+            chunk.skipped.append((where, str(item)))
+        else:
+            records.append(item)
+    chunk.read = len(records)
+    chunk.batch = prepare_records(records)
+    return chunk
+
+
+def _line_chunks(stream: BinaryIO, size: int, position) -> Iterator[tuple[int, bytes, int]]:
+    first_line = 1
+    while lines := list(islice(stream, size)):
+        yield first_line, b"".join(lines), position()
+        first_line += len(lines)
+
+
+def _result(item) -> tuple[PreparedChunk, int]:
+    future, offset = item
+    return future.result(), offset
+
+
+def _with_offset(chunk: PreparedChunk, offset: int) -> PreparedChunk:
+    chunk.end_offset = offset
+    return chunk
+
+
+def _exit_with_parent() -> None:
+    """Runs in each worker: end it when the importing process ends, even by SIGKILL.
+
+    A worker waits on a queue whose writing end it also holds, so it would never see the
+    writer go away and would linger forever.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_after, args=(parent,), daemon=True).start()
+
+
+def _exit_after(parent) -> None:
+    parent.join()
+    os._exit(0)
+
+
+def _context():
+    # forkserver: workers start from a clean process, not a copy of one that may hold
+    # threads (a progress bar, a web server) and open database connections.
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("spawn")
