@@ -267,3 +267,47 @@ def test_killed_parallel_import_leaves_no_workers_and_resumes(sqlite_settings, t
     assert f"inserted {30000 - partial}," in done.stdout
     assert count(db, Paper) == 30000 and count(db, DailyEntry) == 30000
     db.dispose()
+
+
+def replicated_listing(tmp_path, lines: int, copies: int):
+    """The head of the listing ``copies`` times over, each copy under new ids."""
+    path = tmp_path / f"listing-{lines}x{copies}.jsonl.gz"
+    with gzip.open(LISTING, "rb") as src:
+        head = [orjson.loads(line) for line in itertools.islice(src, lines)]
+    with gzip.open(path, "wb", compresslevel=1) as dst:
+        for copy in range(copies):
+            dst.writelines(orjson.dumps({**obj, "id": f"{obj['id']}x{copy}"}) + b"\n" for obj in head)
+    return path
+
+
+PEAK_RSS = """
+import sys
+from pathlib import Path
+from paperfeed.config import Settings
+from paperfeed.db import Database
+from paperfeed.ingest.importer import import_file
+
+if __name__ == "__main__":
+    db = Database(Settings(database_url=f"sqlite:///{sys.argv[1]}", data_dir=Path(sys.argv[1]).parent))
+    db.upgrade()
+    report = import_file(db, sys.argv[2], workers=int(sys.argv[3]), batch_size=250)
+    status = Path("/proc/self/status").read_text()
+    print(report.inserted, next(int(l.split()[1]) for l in status.splitlines() if l.startswith("VmHWM")))
+"""
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_memory_stays_flat_in_file_size(tmp_path, workers):
+    script = tmp_path / "peak.py"
+    script.write_text(PEAK_RSS)
+    peaks = []
+    for copies in (1, 4):
+        path = replicated_listing(tmp_path, 8000, copies)
+        out = subprocess.run([sys.executable, str(script), str(tmp_path / f"x{copies}.db"), str(path), str(workers)],
+                             capture_output=True, text=True, check=True)
+        inserted, peak_kb = map(int, out.stdout.split())
+        assert inserted == 8000 * copies
+        peaks.append(peak_kb / 1024)
+    # Small batches fill the pipeline in both runs; holding 24,000 more papers' lines (~60 MB)
+    # anywhere would show.
+    assert peaks[1] < peaks[0] + 25, peaks

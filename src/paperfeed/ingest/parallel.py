@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from typing import BinaryIO
 
 from paperfeed.ingest.formats import LINE_PARSERS, iter_jsonl
@@ -55,12 +55,12 @@ def prepared_chunks(stream: BinaryIO, fmt: str, batch_size: int, workers: int,
     chunks = _line_chunks(stream, batch_size, position)
     head = list(islice(chunks, 2))
     if workers < 2 or len(head) < 2:
-        for first_line, data, offset in [*head, *chunks]:
+        for first_line, data, offset in chain(head, chunks):
             yield _with_offset(prepare_chunk(fmt, first_line, data), offset)
         return
     with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_exit_with_parent) as pool:
         pending: deque = deque()
-        for first_line, data, offset in [*head, *chunks]:
+        for first_line, data, offset in chain(head, chunks):
             pending.append((pool.submit(prepare_chunk, fmt, first_line, data), offset))
             if len(pending) > workers + _AHEAD:
                 yield _with_offset(*_result(pending.popleft()))
