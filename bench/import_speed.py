@@ -66,7 +66,7 @@ def child(spec: dict) -> dict:
     return {"code": str(Path(paperfeed.__file__).parents[1]), "records": report.read, "inserted": report.inserted,
             "updated": report.updated, "unchanged": report.unchanged, "skipped": report.skipped,
             "seconds": seconds, "rss_kb": _rss_kb(), "cpu": own_cpu + workers.cpu_seconds(),
-            "workers_rss_kb": workers.peak_rss_kb, "rss_all_kb": _rss_kb() + workers.peak_rss_kb}
+            "cpu_main": own_cpu, "workers_rss_kb": workers.peak_rss_kb, "rss_all_kb": _rss_kb() + workers.peak_rss_kb}
 
 
 class WorkerSampler:

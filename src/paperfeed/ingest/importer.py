@@ -18,7 +18,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from paperfeed.db import Database
 from paperfeed.ingest.formats import LINE_PARSERS, PARSERS, Item, detect_format, open_input
-from paperfeed.ingest.parallel import default_workers, prepared_chunks
+from paperfeed.ingest.parallel import IMPORT_GC_THRESHOLDS, default_workers, prepared_chunks
 from paperfeed.ingest.record import MalformedRecord, PaperRecord
 from paperfeed.store.papers import BatchResult, write_prepared
 from paperfeed.store.rows import PreparedBatch, prepare_records
@@ -104,7 +104,7 @@ def _few_gc_passes():
     live batch, which cost about a third of the import time.
     """
     before = gc.get_threshold()
-    gc.set_threshold(max(before[0], 50_000), max(before[1], 20), max(before[2], 100))
+    gc.set_threshold(*(max(old, new) for old, new in zip(before, IMPORT_GC_THRESHOLDS)))
     try:
         yield
     finally:
