@@ -57,7 +57,7 @@ def test_repeats_in_a_batch_fold_into_one_row_in_first_seen_order():
     assert batch.ids == ["p", "q"]
     assert decode_row(batch.rows[0])["title"] == "new"
     assert batch.hf_ids == {"p"}
-    assert batch.entries == [("p", date(2025, 1, 2), "hf", 5, None)]
+    assert batch.entries == [("p", "2025-01-02", "hf", 5, None)]
 
 
 @pytest.mark.parametrize("field", ["authors", "extra", "submitted_at", "announced_on"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
@@ -17,7 +16,6 @@ from paperfeed.store.rows import (
     INSERT_COLUMNS,
     PreparedBatch,
     decode_row,
-    encode_date,
     encode_datetime,
     encode_row,
     prepare_records,
@@ -141,22 +139,11 @@ def _upsert_entries(session: Session, entries: list[tuple], pks: dict[str, int],
         return
     stamp = encode_datetime(now)
     # Only papers stored before this batch can already have entries.
-    known_pks = [pks[pid] for pid in known if pid in pks]
-    existing = _existing_entries(session, known_pks, {day for _, day, *_ in entries})
-    # community votes and comments count on top of imported numbers (see store/votes.py)
-    community = community_counts(session, known_pks) if known_pks else {}
-    new, changed = [], []
-    for paper_id, day, source, upvotes, num_comments in entries:
-        pk = pks[paper_id]
-        row = existing.get((pk, day))
-        votes, comments = community.get(pk, (0, 0))
-        upvotes, num_comments = upvotes or 0, num_comments or 0
-        if row is None:
-            new.append((pk, encode_date(day), source, upvotes + votes, num_comments + comments, False, stamp))
-        elif source == "hf" and _hf_counts_changed(row, upvotes, num_comments, votes, comments):
-            # HF owns the counts of the entries it created; an "auto" entry becomes an HF one
-            changed.append({"pk": row.pk, "source": "hf", "upvotes": upvotes + votes,
-                            "num_comments": num_comments + comments})
+    known_pks = {pks[pid] for pid in known if pid in pks}
+    old = [e for e in entries if pks[e[0]] in known_pks]
+    new = [(pks[paper_id], day, source, upvotes or 0, num_comments or 0, False, stamp)
+           for paper_id, day, source, upvotes, num_comments in entries if pks[paper_id] not in known_pks]
+    changed = _entries_of_known_papers(session, old, pks, list(known_pks), stamp, new) if old else []
     if new:
         insert_rows(session, "daily_entry", _ENTRY_COLUMNS, new)
     if changed:
@@ -165,23 +152,33 @@ def _upsert_entries(session: Session, entries: list[tuple], pks: dict[str, int],
     result.entries_updated += len(changed)
 
 
-def _existing_entries(session: Session, paper_pks: list[int], days: set[date]) -> dict:
-    """(paper pk, day) -> the stored entry, for the given papers on the given days."""
-    if not paper_pks:
-        return {}
+def _entries_of_known_papers(session: Session, entries: list[tuple], pks: dict[str, int], known_pks: list[int],
+                             stamp: str, new: list[tuple]) -> list[dict]:
+    """Entries of papers stored before: add the missing ones to ``new``; return HF count updates."""
+    existing = _existing_entries(session, known_pks)
+    # community votes and comments count on top of imported numbers (see store/votes.py)
+    community = community_counts(session, known_pks)
+    changed = []
+    for paper_id, day, source, upvotes, num_comments in entries:
+        pk = pks[paper_id]
+        row = existing.get((pk, day))
+        votes, comments = community.get(pk, (0, 0))
+        upvotes, num_comments = upvotes or 0, num_comments or 0
+        if row is None:
+            new.append((pk, day, source, upvotes + votes, num_comments + comments, False, stamp))
+        elif source == "hf" and _hf_counts_changed(row, upvotes, num_comments, votes, comments):
+            # HF owns the counts of the entries it created; an "auto" entry becomes an HF one
+            changed.append({"pk": row.pk, "source": "hf", "upvotes": upvotes + votes,
+                            "num_comments": num_comments + comments})
+    return changed
+
+
+def _existing_entries(session: Session, paper_pks: list[int]) -> dict:
+    """(paper pk, day as ISO text) -> the stored entry, for the given papers."""
     rows = select_in(session, "SELECT pk, paper_pk, day, source, upvotes, num_comments FROM daily_entry",
                      "paper_pk", paper_pks)
-    found = {}
-    for row in rows:
-        day = _as_date(row.day)
-        if day in days:
-            found[(row.paper_pk, day)] = row
-    return found
-
-
-def _as_date(value) -> date:
-    # SQLite hands plain SQL's dates back as text, PostgreSQL as dates.
-    return value if isinstance(value, date) else date.fromisoformat(value)
+    # SQLite hands plain SQL's dates back as text, PostgreSQL as dates: str() makes both ISO text.
+    return {(row.paper_pk, str(row.day)): row for row in rows}
 
 
 def _hf_counts_changed(row, upvotes: int, num_comments: int, votes: int, comments: int) -> bool:

@@ -34,7 +34,7 @@ class PreparedBatch:
     rows: list[tuple] = field(default_factory=list)
     hashes: list[str] = field(default_factory=list)
     hf_ids: set[str] = field(default_factory=set)  # rows HF contributed to (its code link goes first)
-    # (paper id, day, source, upvotes, num_comments), one per paper and day, the last seen
+    # (paper id, day as ISO text, source, upvotes, num_comments), one per paper and day, the last seen
     entries: list[tuple] = field(default_factory=list)
 
     @property
@@ -86,7 +86,8 @@ def _entries(records: list[PaperRecord]) -> list[tuple]:
     wanted: dict[tuple, tuple] = {}
     for rec in records:
         for e in rec.entries:
-            wanted[(rec.id, e.day)] = (rec.id, e.day, e.source, e.upvotes, e.num_comments)
+            day = e.day.isoformat()
+            wanted[(rec.id, day)] = (rec.id, day, e.source, e.upvotes, e.num_comments)
     return list(wanted.values())
 
 
