@@ -74,8 +74,9 @@ def open_input(path: str | Path) -> BinaryIO:
     if not hasattr(raw, "peek"):
         raw = io.BufferedReader(raw)  # type: ignore[arg-type]
     if raw.peek(2)[:2] == b"\x1f\x8b":
-        # ISA-L's reader decompresses the same bytes ~2.5x faster than the stdlib's.
-        return io.BufferedReader(igzip.GzipFile(fileobj=raw))  # type: ignore[return-value]
+        # ISA-L's reader decompresses the same bytes ~2.5x faster than the stdlib's; a large
+        # buffer saves the Python-level read calls of its file object.
+        return io.BufferedReader(igzip.GzipFile(fileobj=raw), buffer_size=1 << 20)  # type: ignore[return-value]
     return raw
 
 
