@@ -168,3 +168,19 @@ def test_json_columns_turn_non_string_keys_into_strings(db):
         set_state(s, "checkpoint", {"token": "abc", 7: [1, 2]})
     with db.session() as s:
         assert get_state(s, "checkpoint") == {"token": "abc", "7": [1, 2]}
+
+
+def test_a_hash_from_an_older_release_is_refreshed_without_counting_a_change(db):
+    from sqlalchemy import update
+
+    upsert(db, make())
+    with db.session() as s:
+        current = get_paper(s, "2401.00001").content_hash
+        s.execute(update(Paper).values(content_hash="0" * 32))  # as an older hashing scheme left it
+    stamp = changed_at(db)
+    result = upsert(db, make())
+    assert (result.inserted, result.updated, result.unchanged) == (0, 0, 1)
+    with db.session() as s:
+        paper = get_paper(s, "2401.00001")
+        assert (paper.content_hash, paper.changed_at) == (current, stamp)
+    assert upsert(db, make()).unchanged == 1
