@@ -98,7 +98,9 @@ def encode_record(rec: PaperRecord) -> tuple:
     if len(versions) > 1:
         versions = sorted(versions, key=_version_number)
     return (
-        rec.title, rec.abstract or "", _json([_author(a) for a in rec.authors]),
+        # authors' keys in sorted order: orjson sorts dict keys but not dataclass fields
+        rec.title, rec.abstract or "",
+        _json([{"first": a.first, "last": a.last, "name": a.name, "suffix": a.suffix} for a in rec.authors]),
         categories[0] if categories else None, " ".join(categories),
         rec.comments, rec.journal_ref, rec.doi, rec.license, rec.abs_url, rec.pdf_url, rec.project_page,
         rec.id, rec.version, _json(versions),
@@ -106,11 +108,6 @@ def encode_record(rec: PaperRecord) -> tuple:
         _json(dedupe(rec.code_urls)), _json(dedupe([rec.source, *rec.also_seen_by])), _json(rec.extra),
         bool(rec.withdrawn),
     )
-
-
-def _author(a) -> dict:
-    # Keys in sorted order: orjson sorts dict keys but not dataclass fields.
-    return {"first": a.first, "last": a.last, "name": a.name, "suffix": a.suffix}
 
 
 def encode_row(row: dict) -> tuple:
