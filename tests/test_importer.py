@@ -311,3 +311,28 @@ def test_memory_stays_flat_in_file_size(tmp_path, workers):
     # Small batches fill the pipeline in both runs; holding 24,000 more papers' lines (~60 MB)
     # anywhere would show.
     assert peaks[1] < peaks[0] + 25, peaks
+
+
+def test_ctrl_c_stops_a_parallel_import_quietly(sqlite_settings, tmp_path):
+    path = head_of_listing(tmp_path, 30000)
+    marker = f"PAPERFEED_TEST_MARKER={os.getpid()}-{time.time()}"
+    env = {**os.environ, "PAPERFEED_DATABASE_URL": sqlite_settings.resolved_database_url,
+           "PAPERFEED_DATA_DIR": str(sqlite_settings.data_dir), marker.split("=")[0]: marker.split("=")[1]}
+    cmd = [sys.executable, "-m", "paperfeed", "import", "--no-progress", "--workers", "2", str(path)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    from paperfeed.db import Database
+
+    db = Database(sqlite_settings)
+    deadline = time.time() + 60
+    while time.time() < deadline and count(db, Paper) < 2000:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole group
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode != 0 and "Traceback" not in err.decode(), err.decode()
+    deadline = time.time() + 10
+    while time.time() < deadline and _processes_with(marker):
+        time.sleep(0.1)
+    assert _processes_with(marker) == []
+    assert 0 < count(db, Paper) < 30000
+    db.dispose()

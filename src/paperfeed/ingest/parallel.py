@@ -14,6 +14,7 @@ import gc
 import io
 import multiprocessing
 import os
+import signal
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -107,6 +108,9 @@ def _init_worker() -> None:
     # Parsing allocates millions of short-lived acyclic objects; the default thresholds
     # would run the cyclic collector thousands of times over each live batch.
     gc.set_threshold(*IMPORT_GC_THRESHOLDS)
+    # Ctrl-C reaches the whole process group; the importing process handles it, and the
+    # workers finish their chunk quietly instead of each printing a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent()
 
 
