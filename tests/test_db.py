@@ -28,3 +28,14 @@ def test_existing_database_keeps_its_page_size(tmp_path):
         assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 4096
         assert conn.exec_driver_sql("SELECT count(*) FROM paper").scalar() == 0
     db.dispose()
+
+
+def test_migrations_build_exactly_the_models_schema(db):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from paperfeed.models import Base
+
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []

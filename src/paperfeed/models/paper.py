@@ -84,7 +84,8 @@ class DailyEntry(Base):
     )
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    paper_pk: Mapped[int] = mapped_column(ForeignKey("paper.pk", ondelete="CASCADE"), nullable=False, index=True)
+    # no index of its own: uq_daily_entry_paper_day (paper_pk first) serves look-ups by paper
+    paper_pk: Mapped[int] = mapped_column(ForeignKey("paper.pk", ondelete="CASCADE"), nullable=False)
     day: Mapped[date] = mapped_column(Date, nullable=False)
     # "auto" (a listing or feed), "hf" (Hugging Face), or "user"
     source: Mapped[str] = mapped_column(String(16), nullable=False)
