@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import io
+import marshal
 import multiprocessing
 import os
 import signal
@@ -65,7 +66,7 @@ def prepared_chunks(stream: BinaryIO, fmt: str, batch_size: int, workers: int,
     with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker) as pool:
         pending: deque = deque()
         for first_line, data, offset in chain(head, chunks):
-            pending.append((pool.submit(prepare_chunk, fmt, first_line, data), offset))
+            pending.append((pool.submit(_prepare_packed, fmt, first_line, data), offset))
             if len(pending) > workers + _AHEAD:
                 yield _with_offset(*_result(pending.popleft()))
         while pending:
@@ -86,6 +87,19 @@ def prepare_chunk(fmt: str, first_line: int, data: bytes) -> PreparedChunk:
     return chunk
 
 
+def _prepare_packed(fmt: str, first_line: int, data: bytes) -> bytes:
+    """``prepare_chunk`` for a worker: the result as marshal bytes, which cost half what
+    pickling the same strings costs on each side."""
+    chunk = prepare_chunk(fmt, first_line, data)
+    b = chunk.batch
+    return marshal.dumps((chunk.read, chunk.skipped, b.rows, b.hashes, b.hf_ids, b.entries))
+
+
+def _unpack(packed: bytes) -> PreparedChunk:
+    read, skipped, rows, hashes, hf_ids, entries = marshal.loads(packed)
+    return PreparedChunk(read=read, skipped=skipped, batch=PreparedBatch(rows, hashes, hf_ids, entries))
+
+
 def _line_chunks(stream: BinaryIO, size: int, position) -> Iterator[tuple[int, bytes, int]]:
     first_line = 1
     while lines := list(islice(stream, size)):
@@ -95,7 +109,7 @@ def _line_chunks(stream: BinaryIO, size: int, position) -> Iterator[tuple[int, b
 
 def _result(item) -> tuple[PreparedChunk, int]:
     future, offset = item
-    return future.result(), offset
+    return _unpack(future.result()), offset
 
 
 def _with_offset(chunk: PreparedChunk, offset: int) -> PreparedChunk:
