@@ -123,34 +123,63 @@ def _add_variants(runs, qid: str, kw: list, sem: list, fusion) -> None:
 
 
 def _load_or_embed(db, settings, name: str) -> float:
-    """Embed the corpus, or reuse vectors a previous run left in CACHE (outside the repo,
-    since SciFact may not be copied into it). Returns docs/s, 0 when reused."""
+    """Embed the corpus, reusing what a previous run left in CACHE (outside the repo,
+    since SciFact may not be copied into it). Returns docs/s, 0 when all was reused."""
+    from sqlalchemy import select
+
+    from paperfeed.index.embed import MODEL_NAME
+    from paperfeed.index.embedjob import embed_missing
+    from paperfeed.models import Paper, PaperEmbedding
+
+    cache = CACHE / f"{name}-{MODEL_NAME.replace('/', '_')}.npz"
+    reused = _insert_cached(db, cache) if cache.exists() else 0
+    emb = embed_missing(db, settings)
+    if emb.embedded:
+        with db.session() as session:
+            rows = session.execute(select(Paper.id, PaperEmbedding.text_hash, PaperEmbedding.dim,
+                                          PaperEmbedding.vector)
+                                   .join(PaperEmbedding, PaperEmbedding.paper_pk == Paper.pk)).all()
+        _save_cache(cache, rows)
+    print(f"  {name}: {reused} embeddings from {cache}, {emb.embedded} embedded", file=sys.stderr)
+    return emb.docs_per_s
+
+
+def _save_cache(cache: Path, rows) -> None:
+    """Per paper: id, hash of the embedded text, dim and the stored float16 blob."""
+    import numpy as np
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    blobs = [np.frombuffer(r.vector, dtype=np.float16) for r in rows]
+    np.savez(cache, ids=np.array([r.id for r in rows]), hashes=np.array([r.text_hash for r in rows]),
+             dims=np.array([r.dim for r in rows]), sizes=np.array([len(b) for b in blobs]),
+             values=np.concatenate(blobs))
+
+
+def _insert_cached(db, cache: Path) -> int:
+    """Store cached embeddings of papers whose text still hashes the same; embed_missing
+    does the rest."""
     import numpy as np
     from sqlalchemy import insert, select
 
     from paperfeed.index.embed import MODEL_NAME, paper_text, text_hash
-    from paperfeed.index.embedjob import embed_missing
     from paperfeed.models import Paper, PaperEmbedding, utcnow
 
-    cache = CACHE / f"{name}.npz"
-    if not cache.exists():
-        emb = embed_missing(db, settings)
-        with db.session() as session:
-            rows = session.execute(select(Paper.id, PaperEmbedding.vector)
-                                   .join(PaperEmbedding, PaperEmbedding.paper_pk == Paper.pk)).all()
-        CACHE.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, ids=np.array([r.id for r in rows]),
-                 vectors=np.stack([np.frombuffer(r.vector, dtype=np.float16) for r in rows]))
-        return emb.docs_per_s
-    data = np.load(cache)
-    by_id = dict(zip(data["ids"].tolist(), data["vectors"]))
+    data = dict(np.load(cache))  # an NpzFile would decompress "values" again on every access
+    values, ends = data["values"], np.cumsum(data["sizes"])
+    cached = {i: (h, int(d), values[e - n:e]) for i, h, d, n, e in
+              zip(data["ids"].tolist(), data["hashes"].tolist(), data["dims"], data["sizes"], ends)}
     with db.session() as session:
         papers = session.execute(select(Paper.pk, Paper.id, Paper.title, Paper.abstract, Paper.content_hash)).all()
-        session.execute(insert(PaperEmbedding), [
-            {"paper_pk": p.pk, "model": MODEL_NAME, "content_hash": p.content_hash,
-             "text_hash": text_hash(paper_text(p.title, p.abstract)), "dim": len(by_id[p.id]),
-             "vector": by_id[p.id].tobytes(), "embedded_at": utcnow()} for p in papers])
-    return 0.0
+        rows = []
+        for p in papers:
+            hashed = text_hash(paper_text(p.title, p.abstract))
+            if p.id in cached and cached[p.id][0] == hashed:
+                _, dim, blob = cached[p.id]
+                rows.append({"paper_pk": p.pk, "model": MODEL_NAME, "content_hash": p.content_hash,
+                             "text_hash": hashed, "dim": dim, "vector": blob.tobytes(), "embedded_at": utcnow()})
+        if rows:
+            session.execute(insert(PaperEmbedding), rows)
+    return len(rows)
 
 
 def main() -> None:
@@ -160,15 +189,16 @@ def main() -> None:
     parser.add_argument("--split", choices=("test", "train"), default="test",
                         help="qrels split to score (choose parameters on train, report test)")
     args = parser.parse_args()
-    from paperfeed.rank.fusion import DEFAULT_METHOD, SEMANTIC_WEIGHT
+    from paperfeed.index.embed import MODEL_NAME
+    from paperfeed.rank.fusion import SEMANTIC_WEIGHT
     from paperfeed.rank.search import FUSION_CANDIDATES
 
     started = time.time()
     results, speeds = {}, {}
     for name in args.sets.split(","):
         results[name], speeds[name] = run_set(name, args.max_queries, args.split)
-    print(f"\n{args.split} split; hybrid = {DEFAULT_METHOD} fusion (semantic weight {SEMANTIC_WEIGHT}, "
-          f"{FUSION_CANDIDATES} candidates a side); model all-MiniLM-L6-v2\n")
+    print(f"\n{args.split} split; hybrid = zscore_complete fusion (semantic weight {SEMANTIC_WEIGHT}, "
+          f"{FUSION_CANDIDATES} candidates a side); embeddings {MODEL_NAME}\n")
     names = list(results)
     print("| method | " + " | ".join(f"{n} nDCG@10 | {n} R@100" for n in names) + " |")
     print("|---|" + "---|---|" * len(names))

@@ -3,6 +3,7 @@
 from datetime import date
 
 import numpy as np
+import pytest
 
 from paperfeed.index.keyword import KeywordDoc, KeywordIndex, day_number
 from paperfeed.index.query import parse_query
@@ -94,3 +95,18 @@ def test_large_snapshot_uses_ivf_with_filters_and_reuses_training(tmp_path):
     write_snapshot(tmp_path, snapshot(vecs[:-100]))
     assert (tmp_path / "trained.faiss").stat().st_mtime_ns == trained_at
     assert len(load_snapshot(tmp_path)[1]) == len(vecs) - 100
+
+
+def test_keyword_scores_of_given_papers_match_a_full_search(tmp_path):
+    index = KeywordIndex(tmp_path)
+    w = index.writer()
+    index.replace(w, [KeywordDoc(1, "Okapi ranking", [], "bm25 okapi okapi", [], None),
+                      KeywordDoc(2, "Dense retrieval", [], "vectors and okapi", [], None),
+                      KeywordDoc(3, "Bread", [], "sourdough", [], None),
+                      KeywordDoc(4, "Okapi again", [], "okapi", [], None)])
+    index.commit(w)
+    query = parse_query("okapi ranking")
+    full = dict(index.search(query, limit=10)[0])
+    scores = index.scores_of(query, [2, 3, 4])
+    assert scores == pytest.approx({2: full[2], 4: full[4]})  # 3 matches no word; 1 was not asked for
+    assert index.scores_of(query, []) == {} and index.scores_of(parse_query('author:x'), [1]) == {}

@@ -4,7 +4,7 @@ import statistics
 
 import pytest
 
-from paperfeed.rank.fusion import DEFAULT_METHOD, fuse, rrf, weighted, zscore
+from paperfeed.rank.fusion import DEFAULT_METHOD, fuse, rrf, weighted, zscore, zscore_complete
 
 # Keyword scores split into two clusters (A, B far above C, D, E); semantic scores are
 # spread evenly. Min-max rewards B for topping C-E by a wide margin, z-scores see that B
@@ -56,3 +56,20 @@ def test_fuse_dispatches_by_method():
     assert fuse(KEYWORD, SEMANTIC, "rrf") == rrf(KEYWORD, SEMANTIC)
     with pytest.raises(ValueError, match="unknown fusion method"):
         fuse(KEYWORD, SEMANTIC, "combsum")
+
+
+def test_complete_zscore_uses_true_scores_on_both_sides():
+    keyword = {"A": 9.0, "B": 5.0, "X": 1.0}  # X: a semantic candidate's looked-up BM25 score
+    semantic = {"A": 0.6, "B": 0.4, "X": 0.8, "Y": 0.7}  # Y matched no query word: BM25 0
+    fused = dict(zscore_complete(keyword, semantic))
+    kw = [("A", 9.0), ("B", 5.0), ("X", 1.0), ("Y", 0.0)]
+    sem = list(semantic.items())
+    for pk in "ABXY":
+        assert fused[pk] == pytest.approx(0.5 * _z(kw, pk) + 0.5 * _z(sem, pk))
+    # imputing the lowest keyword z-score would have put X level with Y
+    assert fused["X"] > fused["Y"]
+
+
+def test_complete_zscore_gives_a_paper_without_vector_the_lowest_semantic_score():
+    fused = dict(zscore_complete({"A": 3.0, "B": 1.0, "C": 2.0}, {"A": 0.9, "B": 0.1}))
+    assert fused["C"] == pytest.approx(0.5 * _z([("A", 3.0), ("B", 1.0), ("C", 2.0)], "C") - 0.5)

@@ -112,3 +112,24 @@ def test_background_worker_embeds_new_papers(sqlite_db, tmp_path):
     finally:
         worker.stop()
     assert count_missing(sqlite_db, MODEL_NAME) == 0
+
+
+def test_a_point_made_late_in_a_long_abstract_is_found_by_its_passage(db, tmp_path):
+    # The model reads 256 word pieces: the last sentences of this abstract are beyond them,
+    # so only a passage vector can match a query about them.
+    filler = " ".join(f"Section {i} reviews prior surveys of compiler optimisation passes and register "
+                      f"allocation heuristics for embedded processors in detail." for i in range(14))
+    long_abstract = filler + " Finally, we show that sourdough starters ferment faster in warm kitchens. " \
+                             "Bakers can shorten proofing time by keeping dough near an oven."
+    import_papers(db, tmp_path, [
+        paper("2506.00001", "Compiler passes for embedded processors", long_abstract),
+        # about bread too: without the passage it outranks the compiler paper
+        paper("2506.00002", "Crust colour of baked bread", "Maillard reactions brown the crust in hot ovens."),
+        paper("2506.00003", "Jet engine turbine wear", "Turbine blades erode when engines ingest dust."),
+    ])
+    embed_missing(db, db.settings)
+    assert search(db, "sourdough fermentation is faster in a warm kitchen", mode="semantic").hits[0].paper.id \
+        == "2506.00001"
+    # the passages streamed through a scratch file on their way into the snapshot
+    assert not list(db.settings.data_dir.rglob("passages.scratch"))
+    assert list(db.settings.data_dir.rglob("passages.npy"))

@@ -15,7 +15,10 @@ from contextlib import nullcontext
 
 import numpy as np
 
-MODEL_NAME = "all-MiniLM-L6-v2"
+MODEL = "all-MiniLM-L6-v2"
+# What a stored embedding is: the model and the passage layout (index/passages.py).
+# Rows stored under another name are re-embedded, so changing either re-embeds all.
+MODEL_NAME = f"{MODEL}+passages-3x2"
 DIM = 384
 _lock = threading.Lock()
 _models: dict[str, "Embedder"] = {}
@@ -56,6 +59,7 @@ class Embedder:
         self.model = SentenceTransformer(str(get_model_path()), device=device, local_files_only=True)
         self.model.max_seq_length = 256
         self.name = MODEL_NAME
+        self.dim = DIM
 
     def encode_documents(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """L2-normalised float32 vectors; bf16 autocast on CPU for speed."""

@@ -22,6 +22,7 @@ from sqlalchemy import delete, func, insert, or_, select
 from paperfeed.config import Settings
 from paperfeed.db import Database
 from paperfeed.index.embed import Embedder, get_embedder, paper_text, text_hash
+from paperfeed.index.passages import pack, passage_texts
 from paperfeed.models import Paper, PaperEmbedding, utcnow
 
 CHUNK = 256
@@ -70,19 +71,33 @@ def embed_chunk(db: Database, embedder: Embedder, size: int = CHUNK) -> tuple[in
         texts = [paper_text(r.title, r.abstract) for r in rows]
         hashes = [text_hash(t) for t in texts]
         todo = [i for i, r in enumerate(rows) if r.text_hash != hashes[i] or r.model != embedder.name]
-        vectors = embedder.encode_documents([texts[i] for i in todo]) if todo else np.zeros((0, 0))
-        vec_of = {i: vectors[j] for j, i in enumerate(todo)}
+        blobs = dict(zip(todo, encode_papers(embedder, [(texts[i], rows[i].title, rows[i].abstract) for i in todo])))
         new_rows = []
         for i, r in enumerate(rows):
             row = {"paper_pk": r.pk, "model": embedder.name, "content_hash": r.content_hash,
                    "text_hash": hashes[i], "embedded_at": utcnow()}
-            if i in vec_of:
-                vec = vec_of[i]
-                new_rows.append({**row, "dim": len(vec), "vector": vec.astype(np.float16).tobytes()})
+            if i in blobs:
+                new_rows.append({**row, "dim": embedder.dim, "vector": blobs[i]})
             else:
                 new_rows.append(row)
         _store(session, new_rows)
     return len(todo), len(rows) - len(todo)
+
+
+def encode_papers(embedder: Embedder, papers: list[tuple[str, str, str | None]]) -> list[bytes]:
+    """Each paper's stored blob: its whole-text vector, then its passages' vectors.
+
+    ``papers`` holds (whole text, title, abstract). One encode call for all texts, so
+    the model batches passages of similar length together.
+    """
+    groups = [[text, *passage_texts(title, abstract)] for text, title, abstract in papers]
+    flat = [t for group in groups for t in group]
+    vectors = embedder.encode_documents(flat) if flat else np.zeros((0, 0), np.float32)
+    blobs, start = [], 0
+    for group in groups:
+        blobs.append(pack(vectors[start:start + len(group)]))
+        start += len(group)
+    return blobs
 
 
 def _store(session, rows: list[dict]) -> None:

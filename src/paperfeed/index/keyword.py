@@ -142,6 +142,25 @@ class KeywordIndex:
         hits = [(searcher.doc(addr)["pk"][0], float(score)) for score, addr in result.hits]
         return hits, result.count or 0
 
+    def scores_of(self, q: ParsedQuery, pks) -> dict[int, float]:
+        """The BM25 score ``search`` would give each of ``pks`` (absent: no query word occurs).
+
+        For papers another index found: fusing their true keyword scores beat imputing one
+        (bench/search_quality.py). The pk set drives the intersection, so this stays cheap.
+        """
+        words = self._word_clauses(q.words)
+        pks = [int(pk) for pk in pks]
+        if not words or not pks:
+            return {}
+        # One term query per pk: 0.8 ms for 200 pks at 75k papers, where term_set_query took 3.3 ms.
+        pk_terms = [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "pk", pk)) for pk in pks]
+        only = tantivy.Query.const_score_query(tantivy.Query.boolean_query(pk_terms), 0.0)
+        query = tantivy.Query.boolean_query([(tantivy.Occur.Must, tantivy.Query.boolean_query(words)),
+                                             (tantivy.Occur.Must, only)])
+        searcher = self.searcher()
+        result = searcher.search(query, limit=len(pks))
+        return {searcher.doc(addr)["pk"][0]: float(score) for score, addr in result.hits}
+
     def build_query(self, q: ParsedQuery, since: date | None, until: date | None) -> tantivy.Query | None:
         clauses = []
         should = self._word_clauses(q.words)

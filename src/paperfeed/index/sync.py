@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from paperfeed.config import Settings
 from paperfeed.db import Database
 from paperfeed.index.keyword import KeywordDoc, KeywordIndex, day_number
+from paperfeed.index.passages import unpack
 from paperfeed.index.vectors import VectorSnapshot, read_meta, write_snapshot
 from paperfeed.models import Paper, PaperEmbedding
 
@@ -206,29 +207,44 @@ def _vector_stamp(session) -> dict:
 
 
 def _refresh_vectors(db: Database, root: Path) -> int | None:
-    with db.session() as session:
-        stamp = _vector_stamp(session)
-        if read_meta(root).get("stamp") == stamp or (stamp["count"] == 0 and not read_meta(root)):
-            return None
-        snap = _load_embeddings(session)
-    snap.stamp = stamp
-    write_snapshot(root, snap)
+    root.mkdir(parents=True, exist_ok=True)
+    scratch = root / "passages.scratch"
+    try:
+        with db.session() as session:
+            stamp = _vector_stamp(session)
+            if read_meta(root).get("stamp") == stamp or (stamp["count"] == 0 and not read_meta(root)):
+                return None
+            snap = _load_embeddings(session, scratch)
+        snap.stamp = stamp
+        write_snapshot(root, snap)  # outside the session: a long read would hold up SQLite's checkpoints
+    finally:
+        scratch.unlink(missing_ok=True)
     return len(snap)
 
 
-def _load_embeddings(session) -> VectorSnapshot:
-    stmt = (select(PaperEmbedding.paper_pk, PaperEmbedding.vector, PaperEmbedding.model, Paper.submitted_at,
-                   Paper.announced_on, Paper.categories)
+def _load_embeddings(session, scratch: Path) -> VectorSnapshot:
+    """Every current embedding; the passage vectors stream to ``scratch`` on disk and come
+    back memory-mapped (at a million papers they are ~3 GB, too many to hold)."""
+    stmt = (select(PaperEmbedding.paper_pk, PaperEmbedding.vector, PaperEmbedding.dim, PaperEmbedding.model,
+                   Paper.submitted_at, Paper.announced_on, Paper.categories)
             .join(Paper, Paper.pk == PaperEmbedding.paper_pk).where(Paper.withdrawn.is_(False))
             .order_by(PaperEmbedding.paper_pk).execution_options(yield_per=BATCH))
-    pks, vecs, days, cats, model = [], [], [], [], ""
-    for row in session.execute(stmt):
-        pks.append(row.paper_pk)
-        vecs.append(np.frombuffer(row.vector, dtype=np.float16))
-        day = row.submitted_at.date() if row.submitted_at else row.announced_on
-        days.append(day_number(day))
-        cats.append((row.categories or "").lower())
-        model = row.model
+    pks, vecs, counts, days, cats, model = [], [], [], [], [], ""
+    with open(scratch, "wb") as passages:
+        for row in session.execute(stmt):
+            whole, parts = unpack(row.vector, row.dim)
+            pks.append(row.paper_pk)
+            vecs.append(whole)
+            passages.write(parts.tobytes())
+            counts.append(len(parts))
+            day = row.submitted_at.date() if row.submitted_at else row.announced_on
+            days.append(day_number(day))
+            cats.append((row.categories or "").lower())
+            model = row.model
     matrix = np.vstack(vecs).astype(np.float32) if vecs else np.zeros((0, 0), np.float32)
+    dim, total = (matrix.shape[1] if vecs else 0), sum(counts)
+    passage_rows = (np.memmap(scratch, dtype=np.float16, mode="r", shape=(total, dim)) if total
+                    else np.zeros((0, dim), np.float16))
     return VectorSnapshot(pks=np.array(pks, dtype=np.int64), vectors=matrix, days=np.array(days, dtype=np.int32),
-                          cats=cats, model=model)
+                          cats=cats, model=model, passages=passage_rows,
+                          passage_start=np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]))

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from paperfeed.index.keyword import day_number
+from paperfeed.index.passages import PassageFile
 
 # Measured (bench/search_speed.py, 2 busy cores): exact scan at 75k 35-75 ms, IVF 0.3 ms.
 EXACT_MAX = 20_000
@@ -42,6 +43,10 @@ class VectorSnapshot:
     model: str = ""
     stamp: dict = field(default_factory=dict)
     ivf: object | None = None  # a faiss index over the same rows, for large snapshots
+    # Passage vectors (index/passages.py) of row i are passages[passage_start[i]:passage_start[i + 1]];
+    # float16, read from disk when loaded: only candidates' rows are ever read.
+    passages: "np.ndarray | PassageFile | None" = None
+    passage_start: np.ndarray | None = None
     _rows: dict | None = None
     _cat_rows: dict | None = None
 
@@ -56,6 +61,40 @@ class VectorSnapshot:
     def vector_of(self, pk: int) -> np.ndarray | None:
         row = self.row_of(pk)
         return None if row is None else np.asarray(self.vectors[row], dtype=np.float32)
+
+    def best_passage_scores(self, pks, query: np.ndarray) -> dict[int, float]:
+        """Each paper's best cosine over its whole-text vector and its passages.
+
+        For re-scoring candidates another index found; pks without a vector are left out.
+        """
+        found = [(pk, row) for pk in pks if (row := self.row_of(pk)) is not None]
+        if not found:
+            return {}
+        query = query.astype(np.float32)
+        rows = np.fromiter((row for _, row in found), dtype=np.int64, count=len(found))
+        order = np.argsort(rows)  # memory-mapped rows are read in file order
+        best = np.empty(len(rows), dtype=np.float32)
+        best[order] = np.asarray(self.vectors[rows[order]], dtype=np.float32) @ query
+        if self.passage_start is not None and len(self.passages):
+            self._raise_to_best_passage(best, rows, query)
+        return {int(pk): float(s) for (pk, _), s in zip(found, best)}
+
+    def _raise_to_best_passage(self, best: np.ndarray, rows: np.ndarray, query: np.ndarray) -> None:
+        starts = self.passage_start[rows]
+        counts = self.passage_start[rows + 1] - starts
+        has = np.flatnonzero(counts)
+        if not len(has):
+            return
+        counts = counts[has]
+        firsts = np.cumsum(counts) - counts  # where each paper's passages begin in the stack
+        scores = np.asarray(self._passage_rows(starts[has], counts, firsts), dtype=np.float32) @ query
+        best[has] = np.maximum(best[has], np.maximum.reduceat(scores, firsts))
+
+    def _passage_rows(self, starts: np.ndarray, counts: np.ndarray, firsts: np.ndarray) -> np.ndarray:
+        if isinstance(self.passages, PassageFile):
+            return self.passages.read_runs(starts, counts)
+        flat = np.repeat(starts - firsts, counts) + np.arange(counts.sum())  # all their passage rows
+        return self.passages[flat]
 
     def search(self, query: np.ndarray, k: int, *, since: date | None = None, until: date | None = None,
                categories: list[str] | None = None, exclude: int | None = None) -> list[tuple[int, float]]:
@@ -181,6 +220,9 @@ def write_snapshot(root: Path, snap: VectorSnapshot) -> str:
     np.save(target / "pks.npy", snap.pks.astype(np.int64))
     np.save(target / "days.npy", snap.days.astype(np.int32))
     (target / "cats.json").write_text(json.dumps(snap.cats))
+    if snap.passage_start is not None:
+        np.save(target / "passages.npy", np.asarray(snap.passages, dtype=np.float16))
+        np.save(target / "passage_start.npy", snap.passage_start.astype(np.int64))
     (target / "meta.json").write_text(json.dumps({"model": snap.model, "stamp": snap.stamp, "count": len(snap)}))
     if len(snap) > EXACT_MAX:
         import faiss
@@ -225,11 +267,15 @@ def load_snapshot(root: Path) -> tuple[str | None, VectorSnapshot]:
 
         ivf = faiss.read_index(str(folder / "ivf.faiss"))
         ivf.nprobe = NPROBE
-        vectors = np.load(folder / "vectors.npy", mmap_mode="r")  # only read by similar()
+        vectors = np.load(folder / "vectors.npy", mmap_mode="r")  # read for similar() and re-scoring
     else:
         vectors = np.load(folder / "vectors.npy").astype(np.float32)
+    passages = passage_start = None
+    if (folder / "passage_start.npy").exists():
+        passage_start = np.load(folder / "passage_start.npy")
+        passages = PassageFile(folder / "passages.npy") if passage_start[-1] else np.load(folder / "passages.npy")
     return gen, VectorSnapshot(pks=pks, vectors=vectors, days=days, cats=cats, model=meta.get("model", ""),
-                               stamp=meta.get("stamp", {}), ivf=ivf)
+                               stamp=meta.get("stamp", {}), ivf=ivf, passages=passages, passage_start=passage_start)
 
 
 class VectorStore:
