@@ -241,19 +241,28 @@ def _processes_with(marker: str) -> list[int]:
     return found
 
 
-def test_killed_parallel_import_leaves_no_workers_and_resumes(sqlite_settings, tmp_path):
-    path = head_of_listing(tmp_path, 30000)
-    marker = f"PAPERFEED_TEST_MARKER={os.getpid()}-{time.time()}"
-    env = {**os.environ, "PAPERFEED_DATABASE_URL": sqlite_settings.resolved_database_url,
-           "PAPERFEED_DATA_DIR": str(sqlite_settings.data_dir), marker.split("=")[0]: marker.split("=")[1]}
-    cmd = [sys.executable, "-m", "paperfeed", "import", "--no-progress", "--workers", "2", str(path)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def start_parallel_import(settings, path, **popen):
+    """`paperfeed import --workers 2` in a subprocess, returned once 2,000 papers are in.
+
+    Its processes carry a marker in their environment, so the test can find its workers.
+    """
     from paperfeed.db import Database
 
-    db = Database(sqlite_settings)
+    marker = f"PAPERFEED_TEST_MARKER={os.getpid()}-{time.time()}"
+    env = {**os.environ, "PAPERFEED_DATABASE_URL": settings.resolved_database_url,
+           "PAPERFEED_DATA_DIR": str(settings.data_dir), marker.split("=")[0]: marker.split("=")[1]}
+    cmd = [sys.executable, "-m", "paperfeed", "import", "--no-progress", "--workers", "2", str(path)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+    db = Database(settings)
     deadline = time.time() + 60
     while time.time() < deadline and count(db, Paper) < 2000:
         time.sleep(0.02)
+    return proc, cmd, env, marker, db
+
+
+def test_killed_parallel_import_leaves_no_workers_and_resumes(sqlite_settings, tmp_path):
+    path = head_of_listing(tmp_path, 30000)
+    proc, cmd, env, marker, db = start_parallel_import(sqlite_settings, path)
     assert len(_processes_with(marker)) >= 3, "the import should be running with its workers"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -315,18 +324,8 @@ def test_memory_stays_flat_in_file_size(tmp_path, workers):
 
 def test_ctrl_c_stops_a_parallel_import_quietly(sqlite_settings, tmp_path):
     path = head_of_listing(tmp_path, 30000)
-    marker = f"PAPERFEED_TEST_MARKER={os.getpid()}-{time.time()}"
-    env = {**os.environ, "PAPERFEED_DATABASE_URL": sqlite_settings.resolved_database_url,
-           "PAPERFEED_DATA_DIR": str(sqlite_settings.data_dir), marker.split("=")[0]: marker.split("=")[1]}
-    cmd = [sys.executable, "-m", "paperfeed", "import", "--no-progress", "--workers", "2", str(path)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    from paperfeed.db import Database
-
-    db = Database(sqlite_settings)
-    deadline = time.time() + 60
-    while time.time() < deadline and count(db, Paper) < 2000:
-        time.sleep(0.02)
+    proc, _, _, marker, db = start_parallel_import(
+        sqlite_settings, path, start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole group
     _, err = proc.communicate(timeout=20)
     assert proc.returncode != 0 and "Traceback" not in err.decode(), err.decode()
