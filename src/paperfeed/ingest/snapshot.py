@@ -103,9 +103,17 @@ def _mentions_code_host(text: str) -> bool:
 
 def _authors(obj: dict) -> list[Author]:
     parsed = obj.get("authors_parsed")
-    if parsed:
-        return [_author_from_triple(t) for t in parsed]
-    return [parse_author_name(n) for n in split_author_string(obj.get("authors") or "")]
+    if not parsed:
+        return [parse_author_name(n) for n in split_author_string(obj.get("authors") or "")]
+    out = []
+    for triple in parsed:
+        # the common [last, first, ""] triple inline: a paper has six authors on average
+        if type(triple) is list and len(triple) == 3 and triple[0] and triple[1] and not triple[2]:
+            last, first, suffix = triple
+            out.append(Author(f"{first} {last}".strip(), last, first, suffix))
+        else:
+            out.append(_author_from_triple(triple))
+    return out
 
 
 def _author_from_triple(triple) -> Author:

@@ -89,6 +89,8 @@ def _empty(value) -> bool:
 
 def dedupe(items: list) -> list:
     """Drop empty and repeated items, keeping first occurrences in order."""
+    if len(items) < 2:  # most lists on the import path: nothing can repeat
+        return [item for item in items if item]
     try:
         return [item for item in dict.fromkeys(items) if item]
     except TypeError:  # unhashable items: compare them one by one
