@@ -46,7 +46,10 @@ class PreparedChunk:
 
 
 def default_workers() -> int:
-    """One worker per core the process may use, leaving none idle and none fighting."""
+    """One worker per core the process may use (at most 4).
+
+    The writer shares the cores with them; on two cores that measured faster than one
+    worker, whose parsing alone takes longer than the writing (bench/import_speed.py)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
