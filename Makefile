@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 WORKERS ?= 2
 
-.PHONY: run test install install-test chromium bench clean
+.PHONY: run test test-dates install install-test chromium bench clean
 
 # torch first, pinned to the CPU build: an unpinned torch would pull a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
@@ -37,6 +37,10 @@ run: install
 ## Run every test (SQLite always; PostgreSQL too when PAPERFEED_TEST_POSTGRES_URL is set).
 test: install-test chromium
 	$(BIN)/pytest
+
+## Run the date-sensitive tests under libfaketime on nine days (Mon-Sun, and across new year).
+test-dates: install-test chromium
+	scripts/test-dates
 
 # Browser tests drive Debian's chromium; install it when it is missing.
 chromium:

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
+import pinned
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
@@ -25,7 +26,7 @@ CSRF_META = re.compile(r'<meta name="csrf-token" content="([0-9a-f]+)">')
 
 
 class Clock:
-    def __init__(self, start: float = 1_800_000_000.0):
+    def __init__(self, start: float = pinned.NOW.timestamp()):
         self.now = start
 
     def __call__(self) -> float:
@@ -184,8 +185,9 @@ class ServerThread:
 
 
 def utc_today() -> date:
-    return datetime.now(timezone.utc).date()
+    """The pinned clock's day: what the app (make_app) takes for today."""
+    return pinned.TODAY
 
 
 def days_ago(n: int) -> date:
-    return utc_today() - timedelta(days=n)
+    return pinned.days_ago(n)

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from email.message import EmailMessage
 from email.policy import default as default_policy
 
+import pinned
 from aiosmtpd.controller import Controller
 
 
@@ -120,4 +121,4 @@ def seed_papers(db, papers: list[dict], day: date) -> None:
 
 
 def days_ago(n: int) -> date:
-    return date.today() - timedelta(days=n)
+    return pinned.days_ago(n)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from community_kit import PASSWORD, add_paper, client, entry_counts, make_app, signed_in
-from paperfeed.models import AuditLog, Comment, utcnow
+from paperfeed.models import AuditLog, Comment
 from paperfeed.store.comments import edit_comment, render_markdown
 
 
@@ -79,7 +79,7 @@ def test_edit_window_rule(db, settings):
         from paperfeed.models import User
 
         user = s.scalar(select(User).where(User.username_key == "cat"))
-        later = utcnow() + timedelta(minutes=settings.comment_edit_minutes + 1)
+        later = s.get(Comment, pk).created_at + timedelta(minutes=settings.comment_edit_minutes + 1)
         edit_comment(s, settings, user, pk, "rethought", now=later)
     with db.session() as s:
         assert s.get(Comment, pk).edited_at is not None

@@ -4,17 +4,18 @@ submissions (including fetching from arXiv through an injected transport) and tr
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
-from community_kit import (ServerThread, add_paper, client, days_ago, entry_counts, make_app,
+import pinned
+from community_kit import (Clock, ServerThread, add_paper, client, days_ago, entry_counts, make_app,
                            signed_in, utc_today)
 from paperfeed.models import DailyEntry, Paper, Vote
-from paperfeed.rank.trending import trending_order, trending_score
+from paperfeed.store.trending import trending_order, trending_score
 
 ATOM = Path(__file__).parent / "fixtures" / "arxiv_api_atom"
 
@@ -162,7 +163,7 @@ def test_submit_rejects_bad_unknown_and_old_papers(db, settings):
 
 
 def test_trending_order_matches_the_documented_formula(db, settings):
-    now = datetime.now(timezone.utc)
+    now = pinned.NOW
     specs = [("2611.00020", 0, 3), ("2611.00021", 0, 0), ("2611.00022", 1, 4), ("2611.00023", 3, 30),
              ("2611.00024", 7, 60), ("2611.00025", 1, 1)]
     for pid, age, votes in specs:
@@ -187,3 +188,20 @@ def test_trending_page_shows_what_is_rising(db, settings):
     page = client(app).get("/papers/trending").text
     assert "Rising today" in page and "Old but popular" not in page
     assert page.index("Rising today") < page.index("Quiet today")
+
+
+def test_a_weeks_trending_order_depends_on_the_data_not_on_when_it_is_asked(db, settings):
+    clock = Clock()
+    app = make_app(settings, db, clock)
+    add_paper(db, "2611.00060", title="Two days old, 4 votes", day=days_ago(2), source="hf", upvotes=4)
+    add_paper(db, "2611.00061", title="Newest day, 1 vote", day=utc_today(), source="hf", upvotes=1)
+    year, week, _ = utc_today().isocalendar()
+    url = f"/api/daily_papers?week={year}-W{week:02d}"
+    c = client(app)
+    first = c.get(url)
+    clock.advance(30 * 86400)  # a month on, with no new data
+    later = c.get(url)
+    # measured as of the newest day: (1+1)/(0+2)^2 = 0.5 beats (4+1)/(2+2)^2 = 0.3125
+    assert [i["paper"]["id"] for i in first.json()] == ["2611.00061", "2611.00060"]
+    assert [i["paper"]["id"] for i in later.json()] == ["2611.00061", "2611.00060"]
+    assert first.headers["etag"] == later.headers["etag"]

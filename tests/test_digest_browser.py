@@ -15,6 +15,7 @@ import pytest
 import uvicorn
 
 from conftest import REPO
+import pinned
 from digest_support import SMTPServer, free_port, paper, seed_papers
 from paperfeed.config import Settings
 from paperfeed.db import Database
@@ -27,7 +28,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
 SHOT = REPO / "docs" / "screenshots" / "digest.png"
-TODAY = date.today()
+TODAY = pinned.TODAY
 
 
 @pytest.fixture

@@ -6,11 +6,12 @@ from datetime import date
 
 from click.testing import CliRunner
 
+import pinned
 from digest_support import paper, seed_papers
 from paperfeed.cli import cli
 from paperfeed.store import subscriptions as store
 
-TODAY = date.today()
+TODAY = pinned.TODAY
 
 
 def run(settings, *args):
@@ -25,19 +26,19 @@ def test_add_preview_send_dry_run_and_status(sqlite_db, sqlite_settings, tmp_pat
     added = run(sqlite_settings, "digest", "add", "cli@example.com", "--confirmed", "--category", "cs.CL",
                 "--size", "5")
     assert added.exit_code == 0, added.output
-    preview = run(sqlite_settings, "digest", "preview", "cli@example.com")
+    preview = run(sqlite_settings, "digest", "preview", "cli@example.com", "--date", TODAY.isoformat())
     assert preview.exit_code == 0
     lines = preview.output.splitlines()
     assert lines[0].startswith("Subject: Trending papers, ")
     assert [l for l in lines if l[:2] in ("1.", "2.")] == ["1. Speech models at scale", "2. Vision things"]
     assert "https://papers.example.org/papers/2611.00001" in preview.output
     out = tmp_path / "eml"
-    sent = run(sqlite_settings, "digest", "send", "--period", "daily", "--dry-run", str(out))
+    sent = run(sqlite_settings, "digest", "send", "--period", "daily", "--date", TODAY.isoformat(), "--dry-run", str(out))
     assert sent.exit_code == 0 and "sent 1" in sent.output
     assert len(list(out.glob("*.eml"))) == 1
-    status = run(sqlite_settings, "digest", "status")
+    status = run(sqlite_settings, "digest", "status", "--date", TODAY.isoformat())
     assert "subscribers: active 1" in status.output and "sent 1" in status.output
-    assert "Nothing new" in run(sqlite_settings, "digest", "preview", "cli@example.com").output
+    assert "Nothing new" in run(sqlite_settings, "digest", "preview", "cli@example.com", "--date", TODAY.isoformat()).output
 
 
 def test_bad_input_gets_a_clear_error(sqlite_db, sqlite_settings):

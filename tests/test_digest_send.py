@@ -14,14 +14,14 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+import pinned
 from digest_support import SMTPServer, paper, seed_papers
 from paperfeed.digest import subscribe as flow
 from paperfeed.digest.send import send_period
-from paperfeed.models import utcnow
 from paperfeed.models.digest import PAUSED, DigestDelivery, DigestSubscriber
 from paperfeed.store import subscriptions as store
 
-TODAY = date.today()
+TODAY = pinned.TODAY
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def subscribe_active(db, email: str, **prefs) -> int:
         sub = store.pending_subscriber(session, email)
         flow.apply_preferences(sub, flow.parse_preferences(**{"frequency": "daily", "weekday": 0, "size": 5,
                                                               **prefs}))
-        store.activate(session, sub, utcnow())
+        store.activate(session, sub, pinned.naive_now())
         return sub.pk
 
 
@@ -82,12 +82,28 @@ def test_next_period_skips_papers_already_sent_and_sends_nothing_when_nothing_is
 
 
 def test_weekly_subscribers_get_one_digest_per_iso_week(mail_db, smtp):
-    seed_day(mail_db)
     monday = TODAY - timedelta(days=TODAY.weekday())
+    seed_day(mail_db, monday)
     subscribe_active(mail_db, "w@example.com", frequency="weekly", weekday=2)
     assert send_period(mail_db, "weekly", monday + timedelta(days=1)).planned == 0  # Tuesday: not yet
     assert send_period(mail_db, "weekly", monday + timedelta(days=3)).sent == 1  # Thursday: due (catches up)
     assert send_period(mail_db, "weekly", monday + timedelta(days=4)).planned == 0  # same week: done
+
+
+@pytest.mark.parametrize("monday", [TODAY - timedelta(days=TODAY.weekday()), date(2026, 12, 28)],
+                         ids=["pinned-week", "iso-week-53"])
+def test_a_weekly_digest_holds_every_paper_since_the_last_one_whatever_their_days(mail_db, smtp, monday):
+    thursday, saturday = monday + timedelta(days=3), monday + timedelta(days=5)
+    seed_day(mail_db, monday, n=2, prefix="2611")
+    seed_day(mail_db, thursday, n=2, prefix="2612")
+    subscribe_active(mail_db, "w@example.com", frequency="weekly", weekday=3, size=10)
+    assert send_period(mail_db, "weekly", thursday).sent == 1
+    seed_day(mail_db, saturday, n=2, prefix="2613")  # after this week's digest went out
+    assert send_period(mail_db, "weekly", thursday + timedelta(days=7)).sent == 1
+    first, second = (m.text for m in smtp.handler.to("w@example.com"))
+    assert all(f"Paper {p} number {i}\n" in first for p in ("2611", "2612") for i in range(2))
+    assert all(f"Paper 2613 number {i}\n" in second for i in range(2))
+    assert "Paper 2611" not in second and "Paper 2612" not in second
 
 
 def test_a_451_is_retried_with_backoff_then_succeeds(mail_db, smtp):
@@ -137,8 +153,8 @@ def test_unsubscribed_between_planning_and_sending_is_skipped(mail_db, smtp):
     seed_day(mail_db)
     pk = subscribe_active(mail_db, "leaving@example.com")
     with mail_db.session() as session:
-        store.plan_deliveries(session, f"daily:{TODAY.isoformat()}", "daily", None, utcnow())
-        store.unsubscribe(session, session.get(DigestSubscriber, pk), utcnow())
+        store.plan_deliveries(session, f"daily:{TODAY.isoformat()}", "daily", None, pinned.naive_now())
+        store.unsubscribe(session, session.get(DigestSubscriber, pk), pinned.naive_now())
     report = send_period(mail_db, "daily", TODAY)
     assert (report.sent, report.skipped) == (0, 1)
     assert smtp.handler.messages == []

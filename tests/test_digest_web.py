@@ -10,16 +10,16 @@ from urllib.parse import urlparse
 import pytest
 from fastapi.testclient import TestClient
 
+import pinned
 from digest_support import SMTPServer, paper, seed_papers
 from paperfeed.digest import subscribe as flow
 from paperfeed.digest import tokens
 from paperfeed.digest.send import send_period
-from paperfeed.models import utcnow
 from paperfeed.store import subscriptions as store
 from paperfeed.store.users import create_user, start_session
 from paperfeed.web.app import create_app
 
-TODAY = date.today()
+TODAY = pinned.TODAY
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -104,7 +104,7 @@ def test_subscribe_confirm_receive_and_one_click_unsubscribe(web, db, smtp):
 def test_unsubscribe_link_opens_a_page_and_its_button_unsubscribes(web, db, smtp):
     with db.session() as session:
         sub = store.pending_subscriber(session, "page@example.com")
-        store.activate(session, sub, utcnow())
+        store.activate(session, sub, pinned.naive_now())
         token = tokens.unsubscribe_token(db.settings, sub.pk, sub.email)
     path = f"/digest/unsubscribe/{token}"
     assert "Unsubscribe page@example.com" in web.get(path).text
@@ -128,7 +128,7 @@ def test_header_injection_is_rejected_at_subscribe_time(web, db, smtp):
 
 
 def test_one_confirmation_mail_per_address_per_interval(web, db, smtp):
-    now = utcnow()
+    now = pinned.naive_now()
     first = flow.request_subscription(db, "flood@example.com", now=now)
     second = flow.request_subscription(db, "flood@example.com", now=now + timedelta(minutes=1))
     later = flow.request_subscription(db, "flood@example.com", now=now + timedelta(minutes=11))
@@ -190,7 +190,7 @@ def test_signed_in_user_manages_digest_options(web, db, smtp):
 def test_admin_sees_paused_subscribers_and_previews_html(web, db, smtp):
     with db.session() as session:
         sub = store.pending_subscriber(session, "bounced@example.com")
-        store.activate(session, sub, utcnow())
+        store.activate(session, sub, pinned.naive_now())
         sub.status, sub.permanent_failures, sub.last_error = "paused", 3, "550 5.1.1 No such user"
     assert web.get("/admin/digest").status_code in (401, 403)
     _sign_in(web, db, admin=True)

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import uuid
 import time
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -96,8 +97,8 @@ def test_killed_import_resumes_without_duplicates(sqlite_settings, tmp_path):
     from paperfeed.db import Database
 
     db = Database(sqlite_settings)
-    deadline = time.time() + 60
-    while time.time() < deadline and count(db, Paper) < 2000:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and count(db, Paper) < 2000:
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -248,14 +249,14 @@ def start_parallel_import(settings, path, **popen):
     """
     from paperfeed.db import Database
 
-    marker = f"PAPERFEED_TEST_MARKER={os.getpid()}-{time.time()}"
+    marker = f"PAPERFEED_TEST_MARKER={os.getpid()}-{uuid.uuid4().hex}"
     env = {**os.environ, "PAPERFEED_DATABASE_URL": settings.resolved_database_url,
            "PAPERFEED_DATA_DIR": str(settings.data_dir), marker.split("=")[0]: marker.split("=")[1]}
     cmd = [sys.executable, "-m", "paperfeed", "import", "--no-progress", "--workers", "2", str(path)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
     db = Database(settings)
-    deadline = time.time() + 60
-    while time.time() < deadline and count(db, Paper) < 2000:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and count(db, Paper) < 2000:
         time.sleep(0.02)
     return proc, cmd, env, marker, db
 
@@ -268,8 +269,8 @@ def test_killed_parallel_import_leaves_no_workers_and_resumes(sqlite_settings, t
     proc.wait()
     partial = count(db, Paper)
     assert 0 < partial < 30000, "the kill should land mid-import"
-    deadline = time.time() + 10
-    while time.time() < deadline and _processes_with(marker):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _processes_with(marker):
         time.sleep(0.1)
     assert _processes_with(marker) == []
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
@@ -329,8 +330,8 @@ def test_ctrl_c_stops_a_parallel_import_quietly(sqlite_settings, tmp_path):
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole group
     _, err = proc.communicate(timeout=20)
     assert proc.returncode != 0 and "Traceback" not in err.decode(), err.decode()
-    deadline = time.time() + 10
-    while time.time() < deadline and _processes_with(marker):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _processes_with(marker):
         time.sleep(0.1)
     assert _processes_with(marker) == []
     assert 0 < count(db, Paper) < 30000

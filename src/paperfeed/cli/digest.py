@@ -52,14 +52,15 @@ def send(app: AppContext, period: str, dry_run: Path | None, day, batch_size: in
 @click.argument("email")
 @click.option("--period", type=click.Choice(["daily", "weekly"]), help="Default: the subscriber's frequency.")
 @click.option("--html", is_flag=True, help="Print the HTML part instead of the text part.")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Preview as if today were this day (UTC).")
 @pass_app
-def preview(app: AppContext, email: str, period: str | None, html: bool) -> None:
+def preview(app: AppContext, email: str, period: str | None, html: bool, day) -> None:
     """Print the digest EMAIL would get now (the text part), without sending or recording it."""
     from paperfeed.digest.preview import preview_message
     from paperfeed.digest.subscribe import SubscriptionError
 
     try:
-        msg = preview_message(app.db, email, period)
+        msg = preview_message(app.db, email, period, day.date() if day else None)
     except (LookupError, SubscriptionError) as exc:
         raise click.ClickException(str(exc))
     if msg is None:

@@ -1,6 +1,6 @@
 """The candidate pool for one digest period, built once per send run.
 
-Trending order is the site's (``paperfeed.rank.trending``), over the period's entries.
+Trending order is the site's (``paperfeed.store.trending``), over the period's entries.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from paperfeed.db import Database
 from paperfeed.digest.choose import Candidate, Pool, index_pool
 from paperfeed.models import DailyEntry, Paper
-from paperfeed.rank.trending import trending_order
+from paperfeed.store.trending import as_of_day, trending_order
 
 log = logging.getLogger(__name__)
 WINDOW_DAYS = {"daily": 2, "weekly": 7}  # daily looks back two days: a late announcement is still new
@@ -80,7 +80,7 @@ def _trending_pks(session: Session, start: date, end: date) -> list[int]:
         select(DailyEntry.paper_pk).join(Paper)
         .where(DailyEntry.day >= start, DailyEntry.day <= end, DailyEntry.hidden.is_(False),
                Paper.withdrawn.is_(False))
-        .order_by(*trending_order())
+        .order_by(*trending_order(as_of_day(end)))
     )
     return list(dict.fromkeys(pk for (pk,) in rows))
 

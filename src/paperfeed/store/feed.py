@@ -10,16 +10,9 @@ from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from paperfeed.models import DailyEntry, HarvestState, Paper
+from paperfeed.store.trending import as_of_day, trending_order
 
 SORTS = ("trending", "newest")
-
-
-def trending_order() -> list:
-    """ORDER BY for "trending". The one place that defines it: the community feature swaps
-    in its time-decay score here, and pages, API, feeds and digests all follow."""
-    from paperfeed.rank.trending import trending_order as decayed
-
-    return decayed()
 
 
 def newest_order() -> list:
@@ -28,9 +21,10 @@ def newest_order() -> list:
     return [DailyEntry.day.desc(), published.desc(), Paper.id.desc()]
 
 
-def order_for(sort: str) -> list:
+def order_for(sort: str, as_of: date | None = None) -> list:
+    """ORDER BY for a sort. Trending is measured as of ``as_of`` (the span's newest day)."""
     if sort == "trending":
-        return trending_order()
+        return trending_order(as_of_day(as_of or date.min))
     if sort == "newest":
         return newest_order()
     raise ValueError(f"unknown sort {sort!r}; use one of {', '.join(SORTS)}")
@@ -90,10 +84,11 @@ def page_entries(session: Session, start: date, end: date, *, sort: str = "trend
     """
     where = _visible(start, end) + filters.clauses()
     total = session.scalar(select(func.count()).select_from(DailyEntry).join(Paper).where(*where)) or 0
+    as_of = newest_day_between(session, start, end) if sort == "trending" else None
     stmt = (
         select(DailyEntry).join(Paper).where(*where)
         .options(selectinload(DailyEntry.paper))
-        .order_by(*order_for(sort)).limit(limit).offset(offset)
+        .order_by(*order_for(sort, as_of)).limit(limit).offset(offset)
     )
     return EntryPage(list(session.scalars(stmt)), total, limit, offset)
 
@@ -101,6 +96,12 @@ def page_entries(session: Session, start: date, end: date, *, sort: str = "trend
 def entries_between(session: Session, start: date, end: date, limit: int = 50, offset: int = 0) -> list[DailyEntry]:
     """Visible entries with start <= day <= end, trending first."""
     return page_entries(session, start, end, limit=limit, offset=offset).entries
+
+
+def newest_day_between(session: Session, start: date, end: date) -> date | None:
+    """The newest day in [start, end] with visible papers: what trending is measured from."""
+    return session.scalar(select(func.max(DailyEntry.day))
+                          .where(DailyEntry.day >= start, DailyEntry.day <= end, DailyEntry.hidden.is_(False)))
 
 
 def latest_day(session: Session) -> date | None:

@@ -73,13 +73,13 @@ def daily_item(entry: DailyEntry) -> dict:
     }
 
 
-def _period(date_: str | None, week: str | None, month: str | None, session: Session):
+def _period(request: Request, date_: str | None, week: str | None, month: str | None, session: Session):
     given = [(kind, value) for kind, value in (("date", date_), ("week", week), ("month", month)) if value]
     if len(given) > 1:
         raise HTTPException(400, "give at most one of date, week and month")
     if given:
         return parse_period(*given[0])
-    return period_of("date", default_day(session))
+    return period_of("date", default_day(request, session))
 
 
 @router.get("/daily_papers", summary="Papers of a day, week or month")
@@ -97,7 +97,7 @@ def daily_papers(
 ):
     if sort not in SORT_ALIASES:
         raise HTTPException(400, f"unknown sort {sort!r}; use trending or publishedAt")
-    period = _period(date, week, month, session)
+    period = _period(request, date, week, month, session)
     listing = load_listing(session, listing_cache(request), period, sort=SORT_ALIASES[sort],
                            filters=EntryFilter(category=category or None, has_code=has_code),
                            page_no=p + 1, per_page=limit)

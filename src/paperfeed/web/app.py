@@ -3,6 +3,7 @@ settings and database on ``app.state``."""
 
 from __future__ import annotations
 
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.clock = time.time  # the web layer's one clock (web/clock.py); tests pin it
     app.state.templates = Jinja2Templates(directory=WEB_DIR / "templates")
     app.state.templates.env.globals["site_name"] = settings.site_name
     # Templates ship with the package; re-checking every included file's mtime per card

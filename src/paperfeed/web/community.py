@@ -23,6 +23,7 @@ from paperfeed.store.papers import get_paper
 from paperfeed.store.votes import SubmissionError
 from paperfeed.web import accounts
 from paperfeed.web.accounts import render
+from paperfeed.web.clock import today
 from paperfeed.web.auth import current_user, require_admin, require_user, template_user
 from paperfeed.web.csrf import CSRFMiddleware, csrf_token
 from paperfeed.web.deps import get_session
@@ -39,7 +40,6 @@ def install(app) -> None:
     settings = app.state.settings
     app.add_middleware(CSRFMiddleware, key_source=settings.signing_key,
                        secure=settings.base_url.startswith("https://"))
-    app.state.clock = time.time
     app.state.rate_limiter = RateLimiter(app.state.db, settings.rate_limit_window_seconds,
                                          clock=lambda: app.state.clock())
     if not hasattr(app.state, "arxiv_transport"):
@@ -70,10 +70,6 @@ def _paper_or_404(session: Session, paper_id: str) -> Paper:
     if paper is None:
         raise HTTPException(404, f"No paper with id {paper_id!r} on this instance.")
     return paper
-
-
-def today() -> date:
-    return utcnow().date()
 
 
 # --- upvotes -----------------------------------------------------------------
@@ -134,7 +130,7 @@ def submit_reference(request: Request, session: Session, user: User, reference: 
     paper_id, _version = parse_arxiv_reference(reference)
     paper = get_paper(session, paper_id) or _fetch_paper(request, session, paper_id)
     settings = request.app.state.settings
-    vote_store.submit_entry(session, user, paper, today(), settings.submission_window_days)
+    vote_store.submit_entry(session, user, paper, today(request), settings.submission_window_days)
     return paper
 
 
@@ -219,10 +215,10 @@ def delete_comment(comment_pk: int, user: User = Depends(require_user), session:
 
 @pages.get("/papers/trending", response_class=HTMLResponse)
 def trending(request: Request, session: Session = Depends(get_session)):
-    """What is rising now: the last seven days under the trending score (rank/trending.py)."""
+    """What is rising now: the last seven days under the trending score (store/trending.py)."""
     from paperfeed.store.feed import latest_day, page_entries
 
-    end = max(latest_day(session) or today(), today())
+    end = latest_day(session) or today(request)
     page = page_entries(session, end - timedelta(days=6), end, sort="trending", limit=30)
     return render(request, "community/trending.html", {"entries": page.entries, "start": end - timedelta(days=6),
                                                         "end": end})
@@ -323,7 +319,7 @@ def api_submit(request: Request, data: SubmitIn, user: User = Depends(_api_user)
         paper = submit_reference(request, session, user, data.reference)
     except (SubmissionError, MalformedRecord, PermissionError) as exc:
         raise HTTPException(400, str(exc)) from None
-    return {"id": paper.id, "day": today().isoformat()}
+    return {"id": paper.id, "day": today(request).isoformat()}
 
 
 router.include_router(accounts.router)

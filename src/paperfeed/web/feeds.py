@@ -13,6 +13,7 @@ from paperfeed.models import Paper
 from paperfeed.rank.search import search
 from paperfeed.store.feed import latest_day
 from paperfeed.web.deps import etag_for, get_session, listing_cache, not_modified
+from paperfeed.web.clock import today
 from paperfeed.web.listing import load_listing
 from paperfeed.web.periods import Period, parse_period, period_of
 from paperfeed.web.render import as_utc, plain_snippet
@@ -92,7 +93,7 @@ def _period_feed(request: Request, session: Session, period: Period, fmt: str, s
 
 @router.get("/latest.{fmt}", summary="The latest day's papers")
 def latest_feed(request: Request, fmt: str, session: Session = Depends(get_session)):
-    period = period_of("date", latest_day(session) or date.today())
+    period = period_of("date", latest_day(session) or today(request))
     return _period_feed(request, session, period, _check_format(fmt), f"/feeds/latest.{fmt}")
 
 
@@ -105,7 +106,7 @@ def day_feed(request: Request, day: str, fmt: str, session: Session = Depends(ge
 @router.get("/trending.{fmt}", summary="Trending papers of the last week")
 def trending_feed(request: Request, fmt: str, session: Session = Depends(get_session)):
     _check_format(fmt)
-    last = latest_day(session) or date.today()
+    last = latest_day(session) or today(request)
     period = Period("date", last - timedelta(days=TRENDING_DAYS - 1), last)
     listing = load_listing(session, listing_cache(request), period, sort="trending", per_page=FEED_SIZE)
     fg = _generator(request, "Trending papers", "/", f"/feeds/trending.{fmt}",
@@ -125,7 +126,7 @@ def search_feed(request: Request, fmt: str, q: str = Query(..., min_length=1, ma
     fg = _generator(request, f"Search: {q}", f"/search?{query}", f"/feeds/search.{fmt}?{query}",
                     f"Papers matching “{q}”, most relevant first.")
     days = [p.announced_on or (p.submitted_at.date() if p.submitted_at else None) for p in (h.paper for h in results.hits)]
-    fg.updated(as_utc(max((d for d in days if d), default=date.today())))
+    fg.updated(as_utc(max((d for d in days if d), default=today(request))))
     for hit in results.hits:
         _add_paper(fg, request, hit.paper, None)
     version = [(h.paper.id, h.paper.changed_at) for h in results.hits]

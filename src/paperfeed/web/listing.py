@@ -8,21 +8,21 @@ on the very next request while unchanged periods skip the heavy queries.
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 
+from fastapi import Request
 from sqlalchemy.orm import Session
 
 from paperfeed.store.feed import (
     EntryFilter, EntryPage, day_after, day_before, latest_day, page_entries, period_categories, period_version,
 )
+from paperfeed.web.clock import today
 from paperfeed.web.periods import Period
 
 PER_PAGE = 30
 MAX_PER_PAGE = 100
-ORDER_TTL_SECONDS = 300
 
 
 class PageOutOfRange(LookupError):
@@ -73,8 +73,9 @@ def data_version(session: Session, period: Period) -> str:
 def load_listing(session: Session, cache: VersionedCache, period: Period, *, sort: str = "trending",
                  filters: EntryFilter = EntryFilter(), page_no: int = 1, per_page: int = PER_PAGE) -> Listing:
     version = data_version(session, period)
-    # trending decays with time, so a cached order is only trusted for a few minutes
-    key = (period, sort, filters, page_no, per_page, version, int(time.time() // ORDER_TTL_SECONDS))
+    # the order is a function of the data alone (trending is measured from the span's newest
+    # day), so the data's version is the whole key
+    key = (period, sort, filters, page_no, per_page, version)
     listing = cache.get(key)
     if listing is None:
         listing = _query_listing(session, period, sort, filters, page_no, per_page, version)
@@ -99,6 +100,6 @@ def _query_listing(session: Session, period: Period, sort: str, filters: EntryFi
     )
 
 
-def default_day(session: Session) -> date:
+def default_day(request: Request, session: Session) -> date:
     """The latest day that has papers, or today on an empty instance."""
-    return latest_day(session) or date.today()
+    return latest_day(session) or today(request)

@@ -75,7 +75,7 @@ def _shared_fragment(request: Request, key: tuple, template: str, context: dict,
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, sort: str = "trending", category: str | None = None, code: bool = False,
          p: int = Query(1, ge=1, le=MAX_PAGE), session: Session = Depends(get_session)):
-    period = period_of("date", default_day(session))
+    period = period_of("date", default_day(request, session))
     return _render_listing(request, session, period, sort, category, code, p, is_home=True)
 
 

@@ -3,8 +3,11 @@
     score = (upvotes + 1) / (age_days + 2) ** 2
 
 ``upvotes`` is the entry's count (imported baseline + community votes), ``age_days`` the
-time from the start (00:00 UTC) of the entry's day to now, in fractional days, never
-negative. This is Hacker News' gravity formula, (P - 1) / (T + 2) ** G, on the time scale
+time from the start (00:00 UTC) of the entry's day to the ranking's reference moment, in
+fractional days, never negative. The reference is the start of the newest day in the
+ranked span, never the wall clock: the order is then a function of the data alone, so it
+is the same on every node and every day it is asked for, and caches keyed by the data's
+version stay valid. This is Hacker News' gravity formula, (P - 1) / (T + 2) ** G, on the time scale
 papers live on (days, not hours) and with gravity G = 2, which keeps the score plain
 arithmetic so SQLite and PostgreSQL compute it identically inside ORDER BY:
 
@@ -57,9 +60,14 @@ def trending_score(upvotes: int, day: date, now: datetime) -> float:
     return (upvotes + 1) / (age + OFFSET_DAYS) ** GRAVITY
 
 
-def trending_order(now: datetime | None = None) -> list:
+def as_of_day(day: date) -> datetime:
+    """The reference moment for ranking a span whose newest day is ``day``."""
+    return datetime(day.year, day.month, day.day)
+
+
+def trending_order(now: datetime) -> list:
     """ORDER BY clauses ranking DailyEntry rows (joined with Paper) by trending score."""
-    now_param = literal(_naive_utc(now or datetime.now(timezone.utc)).isoformat(sep=" "))
+    now_param = literal(_naive_utc(now).isoformat(sep=" "))
     age = days_since(DailyEntry.day, now_param) + OFFSET_DAYS
     score = cast(DailyEntry.upvotes + 1, Float) / (age * age)
     return [score.desc(), DailyEntry.day.desc(), Paper.id.desc()]
