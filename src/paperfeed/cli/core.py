@@ -23,6 +23,8 @@ def print_report(report: ImportReport) -> None:
         click.echo(f"  skipped {err.where}: {err.reason}", err=True)
     if report.skipped > len(report.errors):
         click.echo(f"  ... and {report.skipped - len(report.errors)} more skipped", err=True)
+    for note in report.notes:
+        click.echo(f"  imported {note.where} but {note.reason}", err=True)
     click.echo(report.summary())
 
 

@@ -24,6 +24,7 @@ from paperfeed.ingest.record import (
     parse_author_name,
     split_version,
 )
+from paperfeed.ingest.validate import PARSE_ERRORS, read_document, unreadable
 from paperfeed.ingest.xmlparts import naive_utc, split_items, text_of, to_int
 
 SOURCE = "api"
@@ -50,7 +51,7 @@ def looks_like_atom(head: bytes) -> bool:
 def parse_atom(stream: BinaryIO) -> Iterator[tuple[str, PaperRecord | MalformedRecord]]:
     """The ``PARSERS`` entry: every entry of a saved API response."""
     try:
-        page = parse_atom_page(stream.read())
+        page = parse_atom_page(read_document(stream))
     except (ArxivApiError, MalformedRecord) as exc:
         yield "document", MalformedRecord(str(exc))
         return
@@ -73,7 +74,9 @@ def parse_atom_page(data: bytes) -> AtomPage:
         try:
             page.items.append((where, parse_entry(entry)))
         except MalformedRecord as exc:
-            page.items.append((f"{where} ({text_of(entry, 'a:id', NS) or 'no id'})", exc))
+            page.items.append((f"{where} ({text_of(entry, 'a:id', NS) or 'no id':.120})", exc))
+        except PARSE_ERRORS as exc:
+            page.items.append((where, unreadable(exc)))
     return page
 
 

@@ -17,6 +17,7 @@ from paperfeed.ingest.oai import looks_like_oai, parse_oai
 from paperfeed.ingest.record import MalformedRecord, PaperRecord
 from paperfeed.ingest.rss import looks_like_rss, parse_rss
 from paperfeed.ingest.snapshot import looks_like_snapshot, parse_snapshot_object
+from paperfeed.ingest.validate import PARSE_ERRORS, bounded_lines, line_too_long, unreadable
 
 # A parsed item: where it was in the input (e.g. "line 12"), and the record or why it failed.
 Item = tuple[str, PaperRecord | MalformedRecord]
@@ -24,19 +25,24 @@ Parser = Callable[[BinaryIO], Iterator[Item]]
 
 
 def iter_jsonl(stream: BinaryIO, parse: Callable[[dict], PaperRecord], first_line: int = 1) -> Iterator[Item]:
-    for number, line in enumerate(stream, start=first_line):
+    for number, line in enumerate(bounded_lines(stream), start=first_line):
         if not line.strip():
             continue
-        where = f"line {number}"
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            yield where, MalformedRecord(f"bad JSON: {exc}")
-            continue
-        try:
-            yield where, parse(obj)
-        except MalformedRecord as exc:
-            yield where, exc
+        yield f"line {number}", line_too_long(line) or parse_line(line, parse)
+
+
+def parse_line(line: bytes, parse: Callable[[dict], PaperRecord]) -> PaperRecord | MalformedRecord:
+    """One JSON line's record, or why it cannot be imported; never an exception."""
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        return MalformedRecord(f"bad JSON: {exc}")
+    try:
+        return parse(obj)
+    except MalformedRecord as exc:
+        return exc
+    except PARSE_ERRORS as exc:
+        return unreadable(exc)
 
 
 def parse_snapshot(stream: BinaryIO) -> Iterator[Item]:

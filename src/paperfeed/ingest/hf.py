@@ -25,6 +25,7 @@ from paperfeed.ingest.record import (
     is_arxiv_id,
     parse_author_name,
 )
+from paperfeed.ingest.validate import PARSE_ERRORS, read_document, unreadable
 
 SOURCE = "hf"
 
@@ -36,7 +37,10 @@ def looks_like_hf(head: bytes) -> bool:
 def parse_hf(stream: BinaryIO) -> Iterator[tuple[str, PaperRecord | MalformedRecord]]:
     """The ``PARSERS`` entry: a saved daily_papers response (a JSON array)."""
     try:
-        items = orjson.loads(stream.read())
+        items = orjson.loads(read_document(stream))
+    except MalformedRecord as exc:
+        yield "document", exc
+        return
     except orjson.JSONDecodeError as exc:
         yield "document", MalformedRecord(f"bad JSON: {exc}")
         return
@@ -50,9 +54,12 @@ def parse_hf_items(items) -> Iterator[tuple[str, PaperRecord | MalformedRecord]]
     for number, item in enumerate(items, start=1):
         where = f"item {number}"
         try:
-            yield where, parse_daily_item(item)
+            rec = parse_daily_item(item)
         except MalformedRecord as exc:
-            yield where, exc
+            rec = exc
+        except PARSE_ERRORS as exc:
+            rec = unreadable(exc)
+        yield where, rec
 
 
 def parse_daily_item(item: dict) -> PaperRecord:
@@ -70,7 +77,7 @@ def parse_daily_item(item: dict) -> PaperRecord:
         id=paper_id,
         title=clean_text(paper.get("title") or item.get("title")),
         abstract=abstract,
-        authors=[parse_author_name(a["name"]) for a in paper.get("authors") or [] if _named(a)],
+        authors=[parse_author_name(a["name"]) for a in _list(paper.get("authors"), "authors") if _named(a)],
         submitted_at=_datetime(paper.get("publishedAt")),
         abs_url=abs_url,
         pdf_url=pdf_url,
@@ -95,13 +102,21 @@ def _entry_day(paper: dict, item: dict) -> date:
 def _extra(paper: dict, item: dict) -> dict:
     extra = {}
     if paper.get("ai_keywords"):
-        extra["ai_keywords"] = list(paper["ai_keywords"])
+        extra["ai_keywords"] = _list(paper["ai_keywords"], "ai_keywords")
     if paper.get("ai_summary"):
         extra["ai_summary"] = clean_text(paper["ai_summary"])
     org = paper.get("organization") or item.get("organization")
     if isinstance(org, dict) and org.get("name"):
         extra["organization"] = {"name": org["name"], "fullname": org.get("fullname") or org["name"]}
     return extra
+
+
+def _list(value, name: str) -> list:
+    if not value:
+        return []
+    if type(value) is not list:
+        raise MalformedRecord(f"{name} must be a list, got {type(value).__name__}")
+    return value
 
 
 def _named(author) -> bool:
@@ -120,18 +135,22 @@ def _datetime(value) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise MalformedRecord(f"bad date {value!r}") from exc
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError) as exc:  # (an offset can push year 1 or 9999 out of range)
+        raise MalformedRecord(f"bad date {value!r:.80}") from exc
     return parsed
 
 
 def _count(value) -> int:
-    try:
-        return max(0, int(value or 0))
-    except (TypeError, ValueError) as exc:
-        raise MalformedRecord(f"bad count {value!r}") from exc
+    """An upvote or comment count: a whole number (HF sends ints; a negative one counts as 0).
+
+    "many", 3.5, 1e30 or true are refused rather than coerced: the record check bounds it."""
+    if value is None:
+        return 0
+    if type(value) is not int:
+        raise MalformedRecord(f"bad count {value!r:.40}")
+    return max(0, value)
 
 
 def _dedupe(urls: list[str]) -> list[str]:

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from paperfeed.db import Database
 from paperfeed.ingest.formats import LINE_PARSERS, PARSERS, Item, detect_format, open_input
-from paperfeed.ingest.parallel import IMPORT_GC_THRESHOLDS, default_workers, prepared_chunks
+from paperfeed.ingest.parallel import IMPORT_GC_THRESHOLDS, default_workers, dropped_note, prepared_chunks
 from paperfeed.ingest.record import MalformedRecord, PaperRecord
 from paperfeed.store.papers import BatchResult, write_prepared
 from paperfeed.store.rows import PreparedBatch, prepare_records
@@ -39,6 +39,9 @@ class ImportReport:
     skipped: int = 0
     batch: BatchResult = field(default_factory=BatchResult)
     errors: list[Skipped] = field(default_factory=list)
+    # imported records that lost a field to the checks (an unsafe link), and the first few of them
+    trimmed: int = 0
+    notes: list[Skipped] = field(default_factory=list)
 
     @property
     def inserted(self) -> int:
@@ -57,13 +60,16 @@ class ImportReport:
         self.skipped += other.skipped
         self.batch.add(other.batch)
         self.errors.extend(other.errors[: MAX_REPORTED_ERRORS - len(self.errors)])
+        self.trimmed += other.trimmed
+        self.notes.extend(other.notes[: MAX_REPORTED_ERRORS - len(self.notes)])
 
     def summary(self) -> str:
         b = self.batch
-        return (
+        text = (
             f"read {self.read}, inserted {b.inserted}, updated {b.updated}, unchanged {b.unchanged}, "
             f"skipped {self.skipped}; daily entries added {b.entries_inserted}, updated {b.entries_updated}"
         )
+        return text + (f"; unsafe links dropped from {self.trimmed}" if self.trimmed else "")
 
 
 def import_items(
@@ -86,6 +92,8 @@ def _import_batches(db, items, batch_size, on_batch, label) -> ImportReport:
             _skip(report, f"{label}{where}", str(item))
             continue
         report.read += 1
+        if item.dropped:
+            _note(report, f"{label}{where}", dropped_note(item))
         batch.append(item)
         if len(batch) >= batch_size:
             _flush(db, batch, report, on_batch)
@@ -131,6 +139,13 @@ def _skip(report: ImportReport, where: str, reason: str) -> None:
         report.errors.append(Skipped(where, reason))
 
 
+def _note(report: ImportReport, where: str, note: str) -> None:
+    report.trimmed += 1
+    log.warning("imported %s without what failed the checks: %s", where, note)
+    if len(report.notes) < MAX_REPORTED_ERRORS:
+        report.notes.append(Skipped(where, note))
+
+
 def import_file(
     db: Database,
     path: str | Path,
@@ -170,6 +185,8 @@ def _import_lines(db, stream, fmt, batch_size, workers, on_batch, label, bar) ->
         for chunk in prepared_chunks(stream, fmt, batch_size, workers, _position(stream)):
             for where, reason in chunk.skipped:
                 _skip(report, f"{label}{where}", reason)
+            for where, note in chunk.notes:
+                _note(report, f"{label}{where}", note)
             report.read += chunk.read
             if chunk.batch.rows:
                 _write(db, chunk.batch, report, on_batch)

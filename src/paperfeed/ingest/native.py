@@ -15,6 +15,7 @@ from paperfeed.ingest.record import (
     MalformedRecord,
     PaperRecord,
     arxiv_urls,
+    check_raw_text,
     extract_code_urls,
     is_arxiv_id,
     parse_author_name,
@@ -44,7 +45,8 @@ def parse_native_object(obj: dict) -> PaperRecord:
 
 def _minimal_record(obj: dict) -> PaperRecord:
     paper_id = obj["id"].strip()
-    abstract = str(obj.get("abstract") or "")
+    abstract = obj.get("abstract") or ""
+    check_raw_text(abstract)
     categories = _str_list(obj.get("categories"), "categories")
     url = obj.get("url")
     abs_url, pdf_url = arxiv_urls(paper_id) if is_arxiv_id(paper_id) else (url, None)
@@ -70,7 +72,7 @@ def _full_record(obj: dict) -> PaperRecord:
             title=obj["title"],
             abstract=obj.get("abstract") or "",
             authors=[Author(**a) for a in obj.get("authors") or []],
-            categories=list(obj.get("categories") or []),
+            categories=_str_list(obj.get("categories"), "categories"),
             version=obj.get("version"),
             versions=list(obj.get("versions") or []),
             submitted_at=_datetime(obj.get("submitted_at")),
@@ -86,24 +88,31 @@ def _full_record(obj: dict) -> PaperRecord:
             project_page=obj.get("project_page"),
             source=SOURCE,
             withdrawn=bool(obj.get("withdrawn")),
-            extra=dict(obj.get("extra") or {}),
+            extra=obj.get("extra") or {},  # the record check requires an object
         )
+    except MalformedRecord:
+        raise
     except (TypeError, ValueError) as exc:
         raise MalformedRecord(f"bad field: {exc}") from exc
     # The exported sources and entries come back as they were, so a round trip is exact.
-    sources = [s for s in obj.get("sources") or [] if isinstance(s, str)]
+    sources = _str_list(obj.get("sources"), "sources")
     if sources:
         rec.source, rec.also_seen_by = sources[0], sources[1:]
-    rec.entries = [_entry(e) for e in obj.get("entries") or []]
+    entries = obj.get("entries") or []
+    if type(entries) is not list:
+        raise MalformedRecord("entries must be a list")
+    rec.entries = [_entry(e) for e in entries]
     return rec.validate()
 
 
 def _entry(raw: dict) -> EntryRecord:
+    if type(raw) is not dict:
+        raise MalformedRecord(f"bad entry {raw!r:.80}")
     try:
         return EntryRecord(day=_day(raw["day"]), source=raw.get("source", "auto"),
                            upvotes=raw.get("upvotes"), num_comments=raw.get("num_comments"))
     except (KeyError, TypeError) as exc:
-        raise MalformedRecord(f"bad entry {raw!r}") from exc
+        raise MalformedRecord(f"bad entry {raw!r:.80}") from exc
 
 
 def paper_to_native(paper, entries: list | None = None) -> dict:
@@ -156,7 +165,7 @@ def _day(value) -> date | None:
     try:
         return date.fromisoformat(str(value)[:10])
     except ValueError as exc:
-        raise MalformedRecord(f"bad date {value!r}") from exc
+        raise MalformedRecord(f"bad date {value!r:.80}") from exc
 
 
 def _datetime(value) -> datetime | None:
@@ -165,4 +174,4 @@ def _datetime(value) -> datetime | None:
     try:
         return datetime.fromisoformat(value)
     except (TypeError, ValueError) as exc:
-        raise MalformedRecord(f"bad datetime {value!r}") from exc
+        raise MalformedRecord(f"bad datetime {value!r:.80}") from exc

@@ -26,6 +26,7 @@ from paperfeed.ingest.record import (
     parse_author_name,
     split_author_string,
 )
+from paperfeed.ingest.validate import PARSE_ERRORS, read_document, unreadable
 from paperfeed.ingest.xmlparts import naive_utc, split_items, text_of, texts_of, to_int
 
 SOURCE = "oai"
@@ -64,7 +65,7 @@ def parse_oai(stream: BinaryIO) -> Iterator[tuple[str, PaperRecord | MalformedRe
     have no title to create a paper from), so those are reported as skipped; the harvest
     (``fetch arxiv --via oai``) does mark them."""
     try:
-        page = parse_oai_page(stream.read())
+        page = parse_oai_page(read_document(stream))
     except (OaiError, MalformedRecord) as exc:
         yield "document", MalformedRecord(str(exc))
         return
@@ -91,7 +92,9 @@ def parse_oai_page(data: bytes) -> OaiPage:
         try:
             page.items.append((where, parse_record(record)))
         except MalformedRecord as exc:
-            page.items.append((f"{where} ({identifier or 'no identifier'})", exc))
+            page.items.append((f"{where} ({identifier or 'no identifier':.120})", exc))
+        except PARSE_ERRORS as exc:
+            page.items.append((where, unreadable(exc)))
     return page
 
 
@@ -161,12 +164,20 @@ def _raw_versions(body: ET.Element) -> list[dict]:
     out = []
     for element in body.findall("raw:version", NS):
         try:
-            number = int((element.get("version") or "").lstrip("v"))
+            number = _version_number(element.get("version") or "")
             created = parsedate_to_datetime(text_of(element, "raw:date", NS) or "")
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise MalformedRecord(f"bad version element {ET.tostring(element)[:120]!r}") from exc
         out.append({"version": number, "created": naive_utc(created).isoformat()})
     return sorted(out, key=lambda v: v["version"])
+
+
+def _version_number(text: str) -> int:
+    """'v2' -> 2. A huge number ('v99999999999999999999') would overflow the column."""
+    digits = text.lstrip("v")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 9:
+        raise ValueError(f"bad version {text!r:.40}")
+    return int(digits)
 
 
 def _record(body: ET.Element, p: str, authors: list[Author], submitted, updated) -> PaperRecord:

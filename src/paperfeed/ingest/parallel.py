@@ -26,6 +26,7 @@ from typing import BinaryIO
 
 from paperfeed.ingest.formats import LINE_PARSERS, iter_jsonl
 from paperfeed.ingest.record import MalformedRecord
+from paperfeed.ingest.validate import bounded_lines
 from paperfeed.store.rows import PreparedBatch, prepare_records
 
 # The cyclic collector's thresholds while importing (see importer._few_gc_passes).
@@ -33,6 +34,8 @@ IMPORT_GC_THRESHOLDS = (50_000, 20, 100)
 # Chunks queued beyond the ones being parsed: enough to keep workers busy while the writer
 # commits, few enough that memory stays flat (a chunk is a batch of raw lines, ~4 MB).
 _AHEAD = 2
+# A chunk also ends at this many bytes, so a file of huge lines keeps chunks (and memory) bounded.
+_CHUNK_BYTES = 32 << 20
 
 
 @dataclass(slots=True)
@@ -41,6 +44,7 @@ class PreparedChunk:
 
     read: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (where, reason)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (where, what was dropped) of imported records
     batch: PreparedBatch = field(default_factory=PreparedBatch)
     end_offset: int = 0  # position in the underlying file after this chunk, for progress
 
@@ -85,6 +89,8 @@ def prepare_chunk(fmt: str, first_line: int, data: bytes) -> PreparedChunk:
             chunk.skipped.append((where, str(item)))
         else:
             records.append(item)
+            if item.dropped:
+                chunk.notes.append((where, dropped_note(item)))
     chunk.read = len(records)
     chunk.batch = prepare_records(records)
     return chunk
@@ -95,19 +101,36 @@ def _prepare_packed(fmt: str, first_line: int, data: bytes) -> bytes:
     pickling the same strings costs on each side."""
     chunk = prepare_chunk(fmt, first_line, data)
     b = chunk.batch
-    return marshal.dumps((chunk.read, chunk.skipped, b.rows, b.hashes, b.hf_ids, b.entries))
+    return marshal.dumps((chunk.read, chunk.skipped, chunk.notes, b.rows, b.hashes, b.hf_ids, b.entries))
 
 
 def _unpack(packed: bytes) -> PreparedChunk:
-    read, skipped, rows, hashes, hf_ids, entries = marshal.loads(packed)
-    return PreparedChunk(read=read, skipped=skipped, batch=PreparedBatch(rows, hashes, hf_ids, entries))
+    read, skipped, notes, rows, hashes, hf_ids, entries = marshal.loads(packed)
+    return PreparedChunk(read=read, skipped=skipped, notes=notes, batch=PreparedBatch(rows, hashes, hf_ids, entries))
+
+
+def dropped_note(rec) -> str:
+    return "dropped " + "; ".join(rec.dropped)
 
 
 def _line_chunks(stream: BinaryIO, size: int, position) -> Iterator[tuple[int, bytes, int]]:
+    lines = bounded_lines(stream)
     first_line = 1
-    while lines := list(islice(stream, size)):
-        yield first_line, b"".join(lines), position()
-        first_line += len(lines)
+    while chunk := _take_lines(lines, size):
+        yield first_line, b"".join(chunk), position()
+        first_line += len(chunk)
+
+
+def _take_lines(lines: Iterator[bytes], size: int) -> list[bytes]:
+    """The next ``size`` lines, or fewer once they reach ``_CHUNK_BYTES``."""
+    out: list[bytes] = []
+    total = 0
+    for line in lines:
+        out.append(line)
+        total += len(line)
+        if len(out) >= size or total >= _CHUNK_BYTES:
+            break
+    return out
 
 
 def _result(item) -> tuple[PreparedChunk, int]:

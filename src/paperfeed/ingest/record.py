@@ -6,9 +6,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-
-class MalformedRecord(ValueError):
-    """A record that cannot be imported; the batch skips it and reports why."""
+# MalformedRecord lives with the checks; the parsers import it from here.
+from paperfeed.ingest.validate import MAX_RAW_TEXT, MalformedRecord, check_record  # noqa: F401
 
 
 @dataclass(slots=True)
@@ -57,13 +56,12 @@ class PaperRecord:
     withdrawn: bool = False
     extra: dict = field(default_factory=dict)
     entries: list[EntryRecord] = field(default_factory=list)
+    # what validate() dropped from the input (unsafe links), for the import report; not stored
+    dropped: list[str] | tuple = ()
 
     def validate(self) -> "PaperRecord":
-        if not self.id or not self.id.strip():
-            raise MalformedRecord("missing id")
-        if not self.title or not self.title.strip():
-            raise MalformedRecord("missing title")
-        return self
+        """Check every field (types, sizes, id, links); see ingest/validate.py."""
+        return check_record(self)
 
 
 # --- ids ---------------------------------------------------------------------
@@ -79,6 +77,8 @@ def split_version(arxiv_id: str) -> tuple[str, int | None]:
     arxiv_id = arxiv_id.strip()
     m = _VERSIONED.match(arxiv_id)
     if m and (is_arxiv_id(m["id"])):
+        if len(m["v"]) > 9:  # no paper has a billion versions; int() of a huge one is slow
+            raise MalformedRecord(f"bad version in {arxiv_id[:80]!r}")
         return m["id"], int(m["v"])
     return arxiv_id, None
 
@@ -109,8 +109,20 @@ def arxiv_urls(arxiv_id: str) -> tuple[str, str]:
 
 def clean_text(value: str | None) -> str:
     """Collapse arXiv's hard line breaks and leading indentation into single spaces."""
+    if not value:
+        return ""
+    check_raw_text(value)
     # str.split() splits on exactly the characters re's \s matches, and is ~5x faster.
-    return " ".join(value.split()) if value else ""
+    return " ".join(value.split())
+
+
+def check_raw_text(value) -> None:
+    """Refuse a text field that is not text, or so long that no limit could accept it,
+    before splitting it into words builds a list many times its size."""
+    if type(value) is not str:
+        raise MalformedRecord(f"expected text, got {type(value).__name__}: {value!r:.80}")
+    if len(value) > MAX_RAW_TEXT:
+        raise MalformedRecord(f"text field too long: {len(value)} characters (limit {MAX_RAW_TEXT})")
 
 
 def clean_optional(value: str | None) -> str | None:
@@ -131,16 +143,16 @@ def extract_code_urls(*texts: str | None) -> list[str]:
     LaTeX braces, so trailing punctuation and braces are stripped, and the URL is cut to
     the owner/repo part.
     """
-    found: list[str] = []
+    found: dict[str, None] = {}  # ordered, and a long abstract's many links dedupe in linear time
     for text in texts:
         if not text:
             continue
         joined = re.sub(r"(github\.com|gitlab\.com)/\s+", r"\1/", text)
         for match in _CODE_URL.finditer(joined):
             url = _normalise_repo_url(match.group(0))
-            if url and url not in found:
-                found.append(url)
-    return found
+            if url:
+                found[url] = None
+    return list(found)
 
 
 def _normalise_repo_url(url: str) -> str | None:

@@ -32,6 +32,7 @@ from paperfeed.ingest.record import (
     parse_author_name,
     split_author_string,
 )
+from paperfeed.ingest.validate import PARSE_ERRORS, read_document, unreadable
 from paperfeed.ingest.xmlparts import split_items, text_of, texts_of
 
 SOURCE = "rss"
@@ -54,7 +55,7 @@ def looks_like_rss(head: bytes) -> bool:
 def parse_rss(stream: BinaryIO) -> Iterator[tuple[str, PaperRecord | MalformedRecord]]:
     """The ``PARSERS`` entry."""
     try:
-        page = parse_rss_page(stream.read())
+        page = parse_rss_page(read_document(stream))
     except MalformedRecord as exc:
         yield "document", exc
         return
@@ -73,7 +74,10 @@ def parse_rss_page(data: bytes) -> RssPage:
         try:
             rec, kind = parse_item(item, page.day)
         except MalformedRecord as exc:
-            page.items.append((f"{where} ({text_of(item, 'link') or 'no link'})", exc))
+            page.items.append((f"{where} ({text_of(item, 'link') or 'no link':.120})", exc))
+            continue
+        except PARSE_ERRORS as exc:
+            page.items.append((where, unreadable(exc)))
             continue
         page.announce_types[kind] = page.announce_types.get(kind, 0) + 1
         page.items.append((where, rec))
@@ -132,5 +136,5 @@ def _day(value: str | None) -> date | None:
         return None
     try:
         return parsedate_to_datetime(value).date()
-    except (TypeError, ValueError) as exc:
-        raise MalformedRecord(f"bad pubDate {value!r}") from exc
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise MalformedRecord(f"bad pubDate {value!r:.80}") from exc

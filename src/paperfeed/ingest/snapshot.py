@@ -20,6 +20,7 @@ from paperfeed.ingest.record import (
     MalformedRecord,
     PaperRecord,
     arxiv_urls,
+    check_raw_text,
     extract_code_urls,
     parse_author_name,
     split_author_string,
@@ -44,7 +45,7 @@ def parse_snapshot_object(obj: dict) -> PaperRecord:
     title = squash(obj.get("title"))
     if not title:
         raise MalformedRecord("missing title")
-    versions = _parse_versions(obj.get("versions") or ())
+    versions = _parse_versions(obj.get("versions") or [])
     abstract = squash(obj.get("abstract"))
     comments = squash(obj.get("comments")) or None
     announced = _parse_day(obj.get("announce_date"))
@@ -54,7 +55,7 @@ def parse_snapshot_object(obj: dict) -> PaperRecord:
         title=title,
         abstract=abstract,
         authors=_authors(obj),
-        categories=(obj.get("categories") or "").split(),
+        categories=_words(obj.get("categories"), "categories"),
         version=versions[-1]["version"] if versions else None,
         versions=versions,
         submitted_at=datetime.fromisoformat(versions[0]["created"]) if versions else None,
@@ -69,15 +70,14 @@ def parse_snapshot_object(obj: dict) -> PaperRecord:
         code_urls=_code_urls(abstract, comments),
         source="listing" if announced else SOURCE,
         entries=[EntryRecord(day=announced, source="auto")] if announced else [],
-    )
+    ).validate()
 
 
 def squash(value) -> str:
     """``record.clean_text``: str.split() and re's ``\\s`` agree on what whitespace is."""
     if not value:
         return ""
-    if not isinstance(value, str):
-        raise MalformedRecord(f"expected text, got {type(value).__name__}: {value!r:.80}")
+    check_raw_text(value)
     # arXiv wraps lines with a bare "\n". Once those are spaces, a text with no other
     # whitespace (every whitespace character but " " is unprintable) and no double space
     # is already squashed: twice as fast as splitting a long abstract into words.
@@ -85,6 +85,14 @@ def squash(value) -> str:
     if text.isprintable() and "  " not in text:
         return text
     return " ".join(value.split())
+
+
+def _words(value, name: str) -> list[str]:
+    if not value:
+        return []
+    if type(value) is not str:
+        raise MalformedRecord(f"{name} must be space-separated text, got {type(value).__name__}")
+    return value.split()
 
 
 def _code_urls(abstract: str, comments: str | None) -> list[str]:
@@ -105,6 +113,8 @@ def _authors(obj: dict) -> list[Author]:
     parsed = obj.get("authors_parsed")
     if not parsed:
         return [parse_author_name(n) for n in split_author_string(obj.get("authors") or "")]
+    if type(parsed) is not list:
+        raise MalformedRecord(f"authors_parsed must be a list, got {type(parsed).__name__}")
     out = []
     for triple in parsed:
         # the common [last, first, ""] triple inline: a paper has six authors on average
@@ -118,10 +128,9 @@ def _authors(obj: dict) -> list[Author]:
 
 def _author_from_triple(triple) -> Author:
     """``record.authors_from_parsed`` for one [last, first, suffix] triple."""
-    if type(triple) is list and len(triple) == 3:
-        last, first, suffix = triple
-    else:
-        last, first, suffix = (list(triple) + ["", "", ""])[:3]
+    if type(triple) is not list or not all(type(part) is str for part in triple):
+        raise MalformedRecord(f"bad authors_parsed entry: {triple!r:.80}")
+    last, first, suffix = (triple + ["", "", ""])[:3]
     if first and last and not suffix:
         name = f"{first} {last}".strip()
     else:
@@ -130,17 +139,27 @@ def _author_from_triple(triple) -> Author:
 
 
 def _parse_versions(raw) -> list[dict]:
+    if type(raw) is not list:
+        raise MalformedRecord(f"versions must be a list, got {type(raw).__name__}")
     out = []
     for item in raw:
         try:
-            number = int(str(item["version"]).lstrip("v"))
+            number = _version_number(item["version"])
             created = _parse_created(item["created"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise MalformedRecord(f"bad version entry {item!r}") from exc
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise MalformedRecord(f"bad version entry {item!r:.120}") from exc
         out.append({"version": number, "created": created.isoformat()})
     if len(out) > 1:
         out.sort(key=lambda v: v["version"])
     return out
+
+
+def _version_number(value) -> int:
+    """'v2' -> 2; the record check bounds it (a number 20 digits long would overflow the column)."""
+    text = str(value) if type(value) is int else value.lstrip("v") if type(value) is str else ""
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        raise ValueError(f"bad version number {value!r:.40}")
+    return int(text)
 
 
 def _parse_created(text: str) -> datetime:
