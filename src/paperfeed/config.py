@@ -7,13 +7,16 @@ A config file is never picked up implicitly from the working directory.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic import SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource,
+)
 
 
 class Settings(BaseSettings):
@@ -27,6 +30,10 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"  # absolute links in emails and feeds
     secret_key: SecretStr | None = None  # default: generated once into data_dir/secret_key
     site_name: str = "paperfeed"
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or CIDRs,
+    # comma-separated in PAPERFEED_TRUSTED_PROXIES). Empty: the peer address is the client.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    max_body_bytes: int = 2 * 1024 * 1024  # larger request bodies get 413 before being read
 
     # fetching
     contact_email: str = ""  # goes into the User-Agent, as arXiv asks
@@ -75,6 +82,19 @@ class Settings(BaseSettings):
     digest_unsubscribe_email: str | None = None  # mailto: in List-Unsubscribe; default: mail_from's address
 
     config_file: Path | None = None
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        """"10.0.0.1, 10.1.0.0/16" from the environment; a list from TOML. Each entry must be
+        an IP address or network, so a typo fails at start rather than trusting nobody."""
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)):
+            return items
+        out = [str(item).strip() for item in items if str(item).strip()]
+        for item in out:
+            ipaddress.ip_network(item, strict=False)  # ValueError -> a validation error
+        return out
 
     @classmethod
     def settings_customise_sources(

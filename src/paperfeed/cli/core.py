@@ -170,9 +170,18 @@ def serve(app: AppContext, host: str, port: int, workers: int) -> None:
         if app.config_file:
             os.environ["PAPERFEED_CONFIG"] = str(app.config_file)
         uvicorn.run("paperfeed.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning")
+                    log_level="warning", **proxy_options(app.settings))
         return
-    uvicorn.run(create_app(app.settings), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(app.settings), host=host, port=port, log_level="warning", **proxy_options(app.settings))
+
+
+def proxy_options(settings) -> dict:
+    """uvicorn believes X-Forwarded-For/-Proto from 127.0.0.1 unless told otherwise: only the
+    configured proxies may set the client address (the app applies the same rule itself)."""
+    trusted = list(settings.trusted_proxies)
+    if not trusted:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted}
 
 
 @click.group()

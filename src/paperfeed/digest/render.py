@@ -32,6 +32,7 @@ from paperfeed.digest import tokens
 from paperfeed.digest.choose import Candidate
 from paperfeed.digest.pool import DigestPeriod
 from paperfeed.mail import address_of, new_message
+from paperfeed.web.links import paper_path, safe_href
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates"
 ABSTRACT_CHARS = 300
@@ -44,6 +45,8 @@ def environment() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["short"] = short_abstract
     env.filters["author_list"] = author_list
+    env.filters["safe_href"] = safe_href  # links from imported data: http(s) only
+    env.filters["paper_path"] = paper_path
     return env
 
 

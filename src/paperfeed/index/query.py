@@ -49,7 +49,7 @@ def parse_query(raw: str) -> ParsedQuery:
         elif fname2 is not None:
             _add_filter(parsed, fname2, fvalue, bare_text=m.group(0))
         elif phrase is not None:
-            words = _WORD.findall(phrase)
+            words = _indexable(_WORD.findall(phrase))
             if len(words) > 1:
                 parsed.phrases.append(words)
             else:
@@ -65,7 +65,18 @@ def _add_filter(parsed: ParsedQuery, name: str, value: str, bare_text: str) -> N
     kind = FILTER_FIELDS.get(name.lower())
     if kind == "cat" and value.strip():
         parsed.categories.append(value.strip().lower())
-    elif kind == "author" and _WORD.findall(value):
-        parsed.authors.append(_WORD.findall(value))
+    elif kind == "author":
+        words = _indexable(_WORD.findall(value))
+        if words:  # "author:_" names nobody: dropped rather than searched as the word "author"
+            parsed.authors.append(words)
     else:  # "foo:bar" that is not a filter, e.g. "arXiv:2501.00001": plain words
         parsed.words.extend(_WORD.findall(bare_text))
+
+
+def _indexable(words: list[str]) -> list[str]:
+    """The words the keyword index can hold. Its analyzer drops some that \\w matches ("_",
+    tokens over 40 bytes), and a phrase or author of no terms made tantivy raise ("words must
+    not be empty"), a 500. Asking the analyzer itself keeps the two from drifting apart."""
+    from paperfeed.index.keyword import analyze_words  # tantivy loads only when searching
+
+    return [w for w in words if analyze_words(w)]

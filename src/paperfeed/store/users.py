@@ -266,7 +266,7 @@ def _sign(settings: Settings, purpose: str, body: str) -> str:
 def check_email_token(session: Session, settings: Settings, raw: str, purpose: str) -> EmailToken:
     """The token's row if it is authentic, unexpired and unused; raises TokenError otherwise."""
     parts = (raw or "").strip().split(".")
-    if len(parts) != 4:
+    if len(parts) != 4 or not raw.isascii():  # compare_digest raises TypeError on non-ASCII str
         raise TokenError("This link is not valid.")
     body = ".".join(parts[:3])
     if not hmac.compare_digest(_sign(settings, purpose, body), parts[3]):

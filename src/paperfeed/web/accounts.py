@@ -24,6 +24,7 @@ from paperfeed.store.users import AccountError, EmailTaken, TokenError
 from paperfeed.web.auth import (SESSION_COOKIE, clear_session_cookie, current_user, safe_next,
                                 set_session_cookie)
 from paperfeed.web.deps import get_session, templates
+from paperfeed.web.params import RowId
 from paperfeed.web.ratelimit import Limit, RateLimited
 
 log = logging.getLogger(__name__)
@@ -300,7 +301,7 @@ def create_token(request: Request, name: str = Form(""), scopes: list[str] = For
 
 
 @router.post("/settings/tokens/{token_pk}/revoke")
-def revoke_token(request: Request, token_pk: int, user: User | None = Depends(current_user),
+def revoke_token(request: Request, token_pk: RowId, user: User | None = Depends(current_user),
                  session: Session = Depends(get_session)):
     if redirect := _signed_in(request, user):
         return redirect

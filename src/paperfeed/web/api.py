@@ -21,6 +21,7 @@ from paperfeed.store.papers import get_paper
 from paperfeed.web.deps import etag_for, get_session, listing_cache, not_modified
 from paperfeed.web.listing import MAX_PER_PAGE, default_day, load_listing
 from paperfeed.web.periods import parse_period, period_of
+from paperfeed.web.links import safe_href, safe_hrefs
 from paperfeed.web.render import arxiv_links, as_utc, iso_z
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -38,8 +39,8 @@ def paper_info(paper: Paper, upvotes: int, num_comments: int) -> dict:
         "publishedAt": iso_z(paper.submitted_at or paper.announced_on),
         "upvotes": upvotes,
         "numComments": num_comments,
-        "githubRepo": paper.code_url,
-        "projectPage": paper.project_page,
+        "githubRepo": safe_href(paper.code_url),  # clients put these in links: http(s) only
+        "projectPage": safe_href(paper.project_page),
         "ai_summary": paper.extra.get("ai_summary"),
         "ai_keywords": paper.extra.get("ai_keywords") or [],
         "categories": paper.category_list,
@@ -49,7 +50,7 @@ def paper_info(paper: Paper, upvotes: int, num_comments: int) -> dict:
         "updatedAt": iso_z(paper.updated_at),
         "arxivUrl": abs_url,
         "pdfUrl": pdf_url,
-        "codeUrls": paper.code_urls,
+        "codeUrls": safe_hrefs(paper.code_urls),
         "doi": paper.doi,
         "journalRef": paper.journal_ref,
         "comments": paper.comments,

@@ -14,6 +14,9 @@ from fastapi.templating import Jinja2Templates
 from paperfeed.config import Settings, load_settings
 from paperfeed.db import Database, open_database
 from paperfeed.web import errors
+from paperfeed.web.bodylimit import BodyLimitMiddleware
+from paperfeed.web.headers import SecurityHeadersMiddleware
+from paperfeed.web.proxies import TrustedProxyMiddleware
 from paperfeed.web.listing import VersionedCache
 from paperfeed.web.render import install_filters
 
@@ -68,6 +71,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     from paperfeed.web import api, community, feeds, pages
 
     community.install(app)  # CSRF middleware, rate limiter, template helpers
+    _install_guards(app)
     app.include_router(community.router)  # before pages: /papers/trending precedes /papers/{id}
     app.include_router(api.router)
     app.include_router(feeds.router)
@@ -76,19 +80,43 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     return app
 
 
+def _install_guards(app: FastAPI) -> None:
+    """Middleware around everything else (the last added runs first): security headers on
+    every answer, then the client address from trusted proxies only, then the body cap,
+    which must come before the CSRF middleware buffers a body."""
+    settings = app.state.settings
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_proxies)
+    app.add_middleware(SecurityHeadersMiddleware)
+
+
 def _install_docs(app: FastAPI) -> None:
     """OpenAPI docs at /docs with Swagger UI served from our own static files: FastAPI's
-    default loads it from a CDN, and a self-hosted instance downloads nothing at run time."""
-    from fastapi.openapi.docs import get_swagger_ui_html
+    default loads it from a CDN (a self-hosted instance downloads nothing at run time) and
+    starts it with an inline script, which the Content-Security-Policy forbids."""
+    from fastapi.responses import HTMLResponse
+    from markupsafe import escape
 
     @app.get("/docs", include_in_schema=False)
     def docs():
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url, title="paperfeed API",
-            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
-        )
+        return HTMLResponse(SWAGGER_PAGE.format(openapi=escape(app.openapi_url)))
+
+
+SWAGGER_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>paperfeed API</title>
+<link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css">
+<link rel="icon" href="/static/vendor/swagger-ui/favicon-32x32.png">
+</head>
+<body>
+<div id="swagger-ui" data-openapi="{openapi}"></div>
+<script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/static/swagger-init.js"></script>
+</body>
+</html>
+"""
 
 
 def app_from_environment() -> FastAPI:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from paperfeed.models import User
 from paperfeed.store.users import session_user, token_user
+from paperfeed.web.csrf import bearer_credentials
 from paperfeed.web.deps import get_session
 
 SESSION_COOKIE = "pf_session"
@@ -29,11 +30,9 @@ class SignInRequired(HTTPException):
 
 
 def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return None
+    """The Bearer token, "" for a Bearer header without one (rejected as an invalid token,
+    never a fall-back to the session cookie: the CSRF check only skips real tokens)."""
+    return bearer_credentials(request.headers.get("authorization", ""))
 
 
 def is_https(request: Request) -> bool:
@@ -48,7 +47,7 @@ def resolve_user(request: Request, session: Session) -> User | None:
         return request.state.user
     raw = bearer_token(request)
     if raw is not None:
-        found = token_user(session, raw)
+        found = token_user(session, raw) if raw else None
         if found is None:
             raise HTTPException(401, "Invalid or revoked API token.", headers={"WWW-Authenticate": "Bearer"})
         user, token = found

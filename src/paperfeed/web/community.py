@@ -4,11 +4,12 @@ their JSON API twins. ``install(app)`` wires CSRF, the rate limiter and template
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 from datetime import date, timedelta
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from paperfeed.ingest.http import FetchError, PoliteClient
@@ -27,6 +28,8 @@ from paperfeed.web.clock import today
 from paperfeed.web.auth import current_user, require_admin, require_user, template_user
 from paperfeed.web.csrf import CSRFMiddleware, csrf_token
 from paperfeed.web.deps import get_session
+from paperfeed.web.links import paper_path
+from paperfeed.web.params import MAX_ROW_ID, OptionalRowIdForm, RowId
 from paperfeed.web.ratelimit import RateLimiter
 
 router = APIRouter()
@@ -87,14 +90,14 @@ def upvote(request: Request, paper_id: str, user: User | None = Depends(current_
     elif not user.email_verified:
         prompt = "verify"
     if prompt and not is_htmx:
-        return RedirectResponse(f"/login?next=/papers/{paper.id}" if prompt == "signin" else "/settings", 303)
+        return RedirectResponse(f"/login?next={quote(paper_path(paper.id))}" if prompt == "signin" else "/settings", 303)
     if prompt:
         return render(request, "partials/upvote.html", {"paper": paper, "prompt": prompt,
                                                         "upvotes": vote_store.paper_upvotes(session, paper.pk)})
     state = vote_store.toggle_vote(session, user, paper)
     session.commit()  # before answering: a failed commit must be an error, not a lost vote
     if not is_htmx:
-        return RedirectResponse(f"/papers/{paper.id}", 303)
+        return RedirectResponse(paper_path(paper.id), 303)
     return render(request, "partials/upvote.html", {"paper": paper, "upvotes": state.upvotes, "voted": state.voted})
 
 
@@ -154,18 +157,18 @@ def _fetch_paper(request: Request, session: Session, paper_id: str) -> Paper:
 
 
 @pages.post("/papers/{paper_id:path}/comments", response_class=HTMLResponse)
-def post_comment(request: Request, paper_id: str, body: str = Form(""), parent: int | None = Form(None),
+def post_comment(request: Request, paper_id: str, body: str = Form(""), parent: OptionalRowIdForm = None,
                  user: User | None = Depends(current_user), session: Session = Depends(get_session)):
     paper = _paper_or_404(session, paper_id)
     if user is None:
-        return RedirectResponse(f"/login?next=/papers/{paper.id}", 303)
+        return RedirectResponse(f"/login?next={quote(paper_path(paper.id))}", 303)
     if not user.email_verified:
         raise HTTPException(403, "Please verify your email address before commenting.")
     try:
         comment = comment_store.add_comment(session, user, paper, body, parent)
     except CommentError as exc:
         raise HTTPException(400, str(exc)) from None
-    return RedirectResponse(f"/papers/{paper.id}#c{comment.pk}", 303)
+    return RedirectResponse(f"{paper_path(paper.id)}#c{comment.pk}", 303)
 
 
 def _own_comment_paper(session: Session, comment_pk: int) -> Paper:
@@ -176,7 +179,7 @@ def _own_comment_paper(session: Session, comment_pk: int) -> Paper:
 
 
 @pages.get("/comments/{comment_pk}/edit", response_class=HTMLResponse)
-def edit_comment_form(request: Request, comment_pk: int, user: User = Depends(require_user),
+def edit_comment_form(request: Request, comment_pk: RowId, user: User = Depends(require_user),
                       session: Session = Depends(get_session)):
     comment = comment_store.get_comment(session, comment_pk)
     if comment is None or not comment.visible or comment.user_pk != user.pk:
@@ -186,7 +189,7 @@ def edit_comment_form(request: Request, comment_pk: int, user: User = Depends(re
 
 
 @pages.post("/comments/{comment_pk}/edit")
-def edit_comment(request: Request, comment_pk: int, body: str = Form(""), user: User = Depends(require_user),
+def edit_comment(request: Request, comment_pk: RowId, body: str = Form(""), user: User = Depends(require_user),
                  session: Session = Depends(get_session)):
     paper = _own_comment_paper(session, comment_pk)
     try:
@@ -195,11 +198,11 @@ def edit_comment(request: Request, comment_pk: int, body: str = Form(""), user: 
         raise HTTPException(403, str(exc)) from None
     except CommentError as exc:
         raise HTTPException(400, str(exc)) from None
-    return RedirectResponse(f"/papers/{paper.id}#c{comment_pk}", 303)
+    return RedirectResponse(f"{paper_path(paper.id)}#c{comment_pk}", 303)
 
 
 @pages.post("/comments/{comment_pk}/delete")
-def delete_comment(comment_pk: int, user: User = Depends(require_user), session: Session = Depends(get_session)):
+def delete_comment(comment_pk: RowId, user: User = Depends(require_user), session: Session = Depends(get_session)):
     paper = _own_comment_paper(session, comment_pk)
     try:
         comment_store.delete_comment(session, user, comment_pk)
@@ -207,7 +210,7 @@ def delete_comment(comment_pk: int, user: User = Depends(require_user), session:
         raise HTTPException(403, str(exc)) from None
     except CommentError as exc:
         raise HTTPException(400, str(exc)) from None
-    return RedirectResponse(f"/papers/{paper.id}#comments", 303)
+    return RedirectResponse(f"{paper_path(paper.id)}#comments", 303)
 
 
 # --- trending ----------------------------------------------------------------
@@ -244,14 +247,14 @@ def hide_entry(paper_id: str = Form(""), day: date = Form(...), hidden: bool = F
 
 
 @pages.post("/admin/comments/{comment_pk}/hide")
-def hide_comment(comment_pk: int, reason: str = Form(""), admin: User = Depends(require_admin),
+def hide_comment(comment_pk: RowId, reason: str = Form(""), admin: User = Depends(require_admin),
                  session: Session = Depends(get_session)):
     try:
         comment = moderation.moderate_comment(session, admin, comment_pk, reason)
     except moderation.ModerationError as exc:
         raise HTTPException(404, str(exc)) from None
     paper = session.get(Paper, comment.paper_pk)
-    return RedirectResponse(f"/papers/{paper.id}#comments", 303)
+    return RedirectResponse(f"{paper_path(paper.id)}#comments", 303)
 
 
 @pages.post("/admin/users/{username}/ban")
@@ -272,7 +275,7 @@ def ban(username: str, reason: str = Form(""), admin: User = Depends(require_adm
 
 class CommentIn(BaseModel):
     body: str
-    parent: int | None = None
+    parent: int | None = Field(None, ge=1, le=MAX_ROW_ID)
 
 
 class SubmitIn(BaseModel):

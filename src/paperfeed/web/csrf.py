@@ -5,7 +5,11 @@ pages embed (hidden ``csrf_token`` form fields, the ``X-CSRF-Token`` header htmx
 from ``<body hx-headers>``) is an HMAC of that cookie under the instance secret, so a
 page on another site can neither read nor compute it. A POST/PUT/PATCH/DELETE without a
 matching token is answered 403 before any route runs. Requests authenticated with
-``Authorization: Bearer`` are exempt: browsers never attach that header cross-site.
+``Authorization: Bearer <token>`` are exempt: browsers never attach that header cross-site.
+A Bearer header with no token is not an exemption (auth.py answers it 401).
+
+The body it reads is already capped (bodylimit.py, outside this middleware), and forms are
+parsed with Starlette's parsers (python-multipart), the same ones the routes use.
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ import hmac
 import json
 import secrets
 from http.cookies import CookieError, SimpleCookie
-from urllib.parse import parse_qs
 
 from starlette.datastructures import Headers
+from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,7 +29,6 @@ CSRF_COOKIE = "pf_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
-MAX_FORM_BYTES = 1 << 20
 
 
 def csrf_token_for(key: bytes, secret: str) -> str:
@@ -58,8 +61,8 @@ class CSRFMiddleware:
 
         if scope["method"] in UNSAFE and not _has_bearer(headers) and not _exempt(scope.get("path", "")):
             body, receive = await _buffer_body(receive)
-            submitted = headers.get(CSRF_HEADER) or _form_token(headers, body)
-            if fresh or not submitted or not hmac.compare_digest(submitted, expected):
+            submitted = headers.get(CSRF_HEADER) or await _form_token(headers, body)
+            if fresh or not submitted or not _same(submitted, expected):
                 await _reject(scope, receive, send)
                 return
 
@@ -91,8 +94,22 @@ def _cookie(headers: Headers, name: str) -> str | None:
     return morsel.value if morsel else None
 
 
+def bearer_credentials(authorization: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header: "" when the scheme is Bearer
+    but no token follows, None for no header or another scheme."""
+    scheme, _, value = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip()
+
+
 def _has_bearer(headers: Headers) -> bool:
-    return headers.get("authorization", "").lower().startswith("bearer ")
+    return bool(bearer_credentials(headers.get("authorization", "")))
+
+
+def _same(submitted: str, expected: str) -> bool:
+    # compare_digest refuses str with non-ASCII characters (a TypeError, so a 500): compare bytes
+    return hmac.compare_digest(submitted.encode("utf-8", "replace"), expected.encode())
 
 
 async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:
@@ -117,25 +134,28 @@ async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:
     return body, replay
 
 
-def _form_token(headers: Headers, body: bytes) -> str | None:
-    ctype = headers.get("content-type", "")
-    if ctype.startswith("application/x-www-form-urlencoded") and len(body) <= MAX_FORM_BYTES:
-        values = parse_qs(body.decode("latin-1"), keep_blank_values=True).get(CSRF_FIELD)
-        return values[0] if values else None
-    if ctype.startswith("multipart/form-data") and len(body) <= MAX_FORM_BYTES:
-        return _multipart_field(ctype, body, CSRF_FIELD)
-    return None
-
-
-def _multipart_field(ctype: str, body: bytes, name: str) -> str | None:
-    boundary = ctype.split("boundary=", 1)[-1].split(";")[0].strip().strip('"').encode()
-    if not boundary:
+async def _form_token(headers: Headers, body: bytes) -> str | None:
+    ctype = headers.get("content-type", "").lower()
+    if ctype.startswith("application/x-www-form-urlencoded"):
+        parser = FormParser(headers, _once(body))
+    elif ctype.startswith("multipart/form-data"):
+        parser = MultiPartParser(headers, _once(body))
+    else:
         return None
-    for part in body.split(b"--" + boundary):
-        head, _, value = part.partition(b"\r\n\r\n")
-        if f'name="{name}"'.encode() in head:
-            return value.rstrip(b"\r\n").decode("utf-8", "replace")
-    return None
+    try:
+        form = await parser.parse()
+    except (MultiPartException, ValueError, KeyError):  # malformed: no token, so a 403
+        return None
+    try:
+        value = form.get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
+    finally:
+        await form.close()  # uploaded parts may be spooled to temporary files
+
+
+async def _once(body: bytes):
+    yield body
+    yield b""
 
 
 async def _reject(scope: Scope, receive: Receive, send: Send) -> None:

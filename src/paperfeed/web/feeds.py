@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
@@ -14,6 +15,7 @@ from paperfeed.rank.search import search
 from paperfeed.store.feed import latest_day
 from paperfeed.web.deps import etag_for, get_session, listing_cache, not_modified
 from paperfeed.web.clock import today
+from paperfeed.web.links import paper_path
 from paperfeed.web.listing import load_listing
 from paperfeed.web.periods import Period, parse_period, period_of
 from paperfeed.web.render import as_utc, plain_snippet
@@ -22,6 +24,13 @@ router = APIRouter(prefix="/feeds", tags=["feeds"])
 FORMATS = {"rss": "application/rss+xml; charset=utf-8", "atom": "application/atom+xml; charset=utf-8"}
 FEED_SIZE = 50
 TRENDING_DAYS = 7
+# Characters XML 1.0 cannot carry at all (not even escaped). lxml refuses a feed containing
+# one, so a single \x1b in an imported abstract turned every feed showing it into a 500.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str | None) -> str:
+    return _NOT_XML.sub("", text or "")
 
 
 def _check_format(fmt: str) -> str:
@@ -37,12 +46,12 @@ def _base(request: Request) -> str:
 def _generator(request: Request, title: str, page_path: str, self_path: str, description: str) -> FeedGenerator:
     base = _base(request)
     fg = FeedGenerator()
-    fg.id(base + self_path)
-    fg.title(title)
-    fg.description(description)
-    fg.subtitle(description)
-    fg.link(href=base + page_path, rel="alternate")
-    fg.link(href=base + self_path, rel="self")
+    fg.id(xml_text(base + self_path))
+    fg.title(xml_text(title))
+    fg.description(xml_text(description))
+    fg.subtitle(xml_text(description))
+    fg.link(href=xml_text(base + page_path), rel="alternate")
+    fg.link(href=xml_text(base + self_path), rel="self")
     fg.language("en")
     fg.generator("paperfeed")
     return fg
@@ -50,23 +59,26 @@ def _generator(request: Request, title: str, page_path: str, self_path: str, des
 
 def _add_paper(fg: FeedGenerator, request: Request, paper: Paper, fallback_day: date | None,
                upvotes: int | None = None) -> None:
-    link = f"{_base(request)}/papers/{paper.id}"
+    link = xml_text(_base(request) + paper_path(paper.id))
     when = as_utc(paper.submitted_at or paper.announced_on or fallback_day)
     entry = fg.add_entry(order="append")
     entry.id(link)
     entry.guid(link, permalink=True)
-    entry.title(paper.title)
+    entry.title(xml_text(paper.title) or "(untitled)")
     entry.link(href=link, rel="alternate")
     summary = plain_snippet(paper.abstract, 1200)
     if upvotes is not None:
         summary = f"{summary}\n\n{upvotes} upvotes"
-    entry.description(summary or paper.title)
-    for name in paper.author_names[:20]:
-        entry.author({"name": name})
-    if not paper.authors:
+    entry.description(xml_text(summary or paper.title) or "(no abstract)")
+    names = [xml_text(name) for name in paper.author_names[:20]]
+    for name in names:
+        if name:
+            entry.author({"name": name})
+    if not any(names):
         entry.author({"name": "unknown"})
     for category in paper.category_list:
-        entry.category(term=category)
+        if xml_text(category):
+            entry.category(term=xml_text(category))
     if when is not None:
         entry.published(when)
         entry.updated(as_utc(paper.updated_at) or when)

@@ -18,6 +18,7 @@ from paperfeed.store.feed import (
 )
 from paperfeed.store.papers import get_paper
 from paperfeed.web.deps import get_session, listing_cache, templates
+from paperfeed.web.links import paper_path
 from paperfeed.web.listing import PER_PAGE, default_day, load_listing
 from paperfeed.web.periods import KINDS, Period, parse_period, period_of
 
@@ -93,7 +94,7 @@ def paper_page(request: Request, paper_id: str, session: Session = Depends(get_s
     if paper is None:
         base, version = split_version(paper_id)
         if version is not None and get_paper(session, base) is not None:
-            return RedirectResponse(f"/papers/{base}", status_code=301)
+            return RedirectResponse(paper_path(base), status_code=301)
         raise HTTPException(404, f"No paper with id {paper_id!r} on this instance.")
     activity = paper_activity(session, paper)
     hits = _similar(request, paper)

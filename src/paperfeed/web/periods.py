@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 KINDS = ("date", "week", "month")
+# Pages step to neighbouring periods and feeds look a week back, so a period near the ends of
+# Python's calendar (year 1 or 9999) would overflow date arithmetic; no paper lives there.
+MIN_YEAR, MAX_YEAR = 1000, 9000
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -64,7 +67,10 @@ def period_of(kind: str, day: date) -> Period:
 def parse_period(kind: str, slug: str) -> Period:
     """'date' + '2025-03-18', 'week' + '2025-W12', 'month' + '2025-03' -> Period."""
     try:
-        return period_of(kind, _first_day(kind, slug))
+        first = _first_day(kind, slug)
+        if not MIN_YEAR <= first.year <= MAX_YEAR:
+            raise BadPeriod(f"{slug!r} is outside the years {MIN_YEAR}–{MAX_YEAR}")
+        return period_of(kind, first)
     except ValueError as exc:
         if isinstance(exc, BadPeriod):
             raise

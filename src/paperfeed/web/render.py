@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timezone
 from markupsafe import Markup, escape
 
 from paperfeed.models import Paper
+from paperfeed.web.links import paper_path, safe_href
 
 _TERM = re.compile(r"[\w][\w\-']*", re.UNICODE)
 
@@ -113,12 +114,13 @@ def _looks_like_arxiv(paper: Paper) -> bool:
 
 
 def arxiv_links(paper: Paper) -> tuple[str | None, str | None]:
-    """The abstract and PDF links; arXiv ids get them even when a source left them out."""
+    """The abstract and PDF links; arXiv ids get them even when a source left them out.
+    Anything but an http(s) URL is dropped (see links.safe_href)."""
     abs_url, pdf_url = paper.abs_url, paper.pdf_url
     if _looks_like_arxiv(paper):
         abs_url = abs_url or f"https://arxiv.org/abs/{paper.id}"
         pdf_url = pdf_url or f"https://arxiv.org/pdf/{paper.id}"
-    return abs_url, pdf_url
+    return safe_href(abs_url), safe_href(pdf_url)
 
 
 def plain_snippet(text: str, limit: int = 300) -> str:
@@ -135,5 +137,7 @@ def install_filters(env) -> None:
     env.filters["author_count"] = author_count
     env.filters["snippet"] = plain_snippet
     env.filters["tex_text"] = tex_text
+    env.filters["safe_href"] = safe_href
+    env.filters["paper_path"] = paper_path
     env.globals["arxiv_links"] = arxiv_links
     env.globals["bibtex"] = bibtex

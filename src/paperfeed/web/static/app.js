@@ -67,6 +67,13 @@
     });
   });
 
+  // Filters that apply as soon as they change (<select data-autosubmit>): a listener here,
+  // because the Content-Security-Policy forbids inline onchange handlers.
+  document.addEventListener("change", function (ev) {
+    var field = ev.target.closest && ev.target.closest("[data-autosubmit]");
+    if (field && field.form) field.form.requestSubmit();
+  });
+
   document.addEventListener("DOMContentLoaded", function () { renderMath(document); });
   document.addEventListener("htmx:afterSettle", function () { renderMath(document); });
 })();
