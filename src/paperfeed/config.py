@@ -76,6 +76,11 @@ class Settings(BaseSettings):
 
     config_file: Path | None = None
 
+    # accounts and abuse limits (issue 12)
+    login_limit_per_account_all_ips: int = 50  # failed sign-ins per account from all IPs per window
+    comment_limit: int = 10  # comments per user per comment_limit_window_seconds
+    comment_limit_window_seconds: int = 600
+
     @classmethod
     def settings_customise_sources(
         cls,
