@@ -307,3 +307,43 @@ def test_reset_answers_alike_before_any_mail_goes(db, settings):
                                                   "csrf_token": token}, follow_redirects=False)
             assert r.status_code == 303, "the link's row was committed before the mail went"
     assert [m["To"] for m in mailbox.messages] == ["bea@example.org"]
+
+
+# --- comment limit (issue 12 row 16) -------------------------------------------------------------
+
+
+def test_comments_are_limited_per_user_on_the_form_and_the_api(db, settings):
+    settings = settings.model_copy(update={"comment_limit": 3, "comment_limit_window_seconds": 600})
+    app = make_app(settings, db)
+    add_paper(db, "2611.00060")
+    c = signed_in(app, db, settings, "cleo")
+    _, raw = _new_token(c)
+    api = client(app)
+    bearer = {"Authorization": f"Bearer {raw}"}
+    assert c.form("/papers/2611.00060/comments", {"body": ""}).status_code == 400, "refused input is not counted"
+    assert c.form("/papers/2611.00060/comments", {"body": "one"}).status_code == 303
+    assert api.post("/api/papers/2611.00060/comments", json={"body": "two"}, headers=bearer).status_code == 201
+    assert c.form("/papers/2611.00060/comments", {"body": "three"}).status_code == 303
+    r = c.form("/papers/2611.00060/comments", {"body": "four"})
+    assert r.status_code == 429 and "at most 3 comments in 10 minutes" in r.text
+    assert int(r.headers["Retry-After"]) == 600
+    r = api.post("/api/papers/2611.00060/comments", json={"body": "four"}, headers=bearer)
+    assert r.status_code == 429 and "commenting too fast" in r.json()["error"] and "Retry-After" in r.headers
+    assert signed_in(app, db, settings, "dora").form("/papers/2611.00060/comments",
+                                                      {"body": "another person"}).status_code == 303
+    app.state.clock.advance(601)
+    assert c.form("/papers/2611.00060/comments", {"body": "later"}).status_code == 303
+    with db.session() as s:
+        from paperfeed.models import Comment
+
+        assert sorted(s.scalars(select(Comment.body))) == ["another person", "later", "one", "three", "two"]
+
+
+def test_a_reply_to_an_impossible_parent_is_a_400(db, settings):
+    app = make_app(settings, db)
+    add_paper(db, "2611.00061")
+    c = signed_in(app, db, settings, "edda")
+    r = c.form("/papers/2611.00061/comments", {"body": "hi", "parent": str(10**20)})
+    assert r.status_code in (400, 422)
+    r = c.form("/papers/2611.00061/comments", {"body": "hi", "parent": str(2**40)})
+    assert r.status_code == 400

@@ -3,6 +3,7 @@ their JSON API twins. ``install(app)`` wires CSRF, the rate limiter and template
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import date, timedelta
 
@@ -27,7 +28,7 @@ from paperfeed.web.clock import today
 from paperfeed.web.auth import current_user, require_admin, require_user, template_user
 from paperfeed.web.csrf import CSRFMiddleware, csrf_token
 from paperfeed.web.deps import get_session
-from paperfeed.web.ratelimit import RateLimiter
+from paperfeed.web.ratelimit import Limit, RateLimited, RateLimiter
 
 router = APIRouter()
 pages = APIRouter(include_in_schema=False)
@@ -161,11 +162,42 @@ def post_comment(request: Request, paper_id: str, body: str = Form(""), parent: 
         return RedirectResponse(f"/login?next=/papers/{paper.id}", 303)
     if not user.email_verified:
         raise HTTPException(403, "Please verify your email address before commenting.")
+    comment = _add_limited_comment(request, session, user, paper, body, parent)
+    return RedirectResponse(f"/papers/{paper.id}#c{comment.pk}", 303)
+
+
+def _add_limited_comment(request: Request, session: Session, user: User, paper: Paper, body: str,
+                         parent: int | None):
+    """Adds and commits a comment, within the user's comment limit (a 429 beyond it); a
+    comment refused as bad input does not count."""
+    limiter, reservation, key = _count_comment(request, session, user)
     try:
         comment = comment_store.add_comment(session, user, paper, body, parent)
     except CommentError as exc:
+        limiter.release(reservation, [key])
         raise HTTPException(400, str(exc)) from None
-    return RedirectResponse(f"/papers/{paper.id}#c{comment.pk}", 303)
+    session.commit()  # acknowledged only once stored
+    return comment
+
+
+def _count_comment(request: Request, session: Session, user: User):
+    settings = request.app.state.settings
+    key, window = f"comment:user:{user.pk}", settings.comment_limit_window_seconds
+    limiter = request.app.state.rate_limiter
+    session.commit()  # frees the request's pool connection while the limiter takes its own
+    try:
+        reservation = limiter.acquire([Limit(key, settings.comment_limit, window)])
+    except RateLimited as exc:
+        raise HTTPException(429, f"You are commenting too fast: at most {settings.comment_limit} comments in "
+                                 f"{_span(window)}. Try again in {_span(exc.retry_after)}.",
+                            headers={"Retry-After": str(exc.retry_after)}) from None
+    return limiter, reservation, key
+
+
+def _span(seconds: int) -> str:
+    if seconds >= 120:
+        return f"{math.ceil(seconds / 60)} minutes"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
 
 
 def _own_comment_paper(session: Session, comment_pk: int) -> Paper:
@@ -303,12 +335,10 @@ def api_unvote(paper_id: str, user: User = Depends(_api_user), session: Session 
 
 
 @api.post("/papers/{paper_id:path}/comments", summary="Comment on a paper", status_code=201)
-def api_comment(paper_id: str, data: CommentIn, user: User = Depends(_api_user),
+def api_comment(request: Request, paper_id: str, data: CommentIn, user: User = Depends(_api_user),
                 session: Session = Depends(get_session)):
-    try:
-        comment = comment_store.add_comment(session, user, _paper_or_404(session, paper_id), data.body, data.parent)
-    except CommentError as exc:
-        raise HTTPException(400, str(exc)) from None
+    paper = _paper_or_404(session, paper_id)
+    comment = _add_limited_comment(request, session, user, paper, data.body, data.parent)
     return {"id": comment.pk, "html": comment.body_html}
 
 

@@ -33,6 +33,7 @@ from paperfeed.models import RateLimitHit
 class Limit:
     key: str
     limit: int
+    window: int | None = None  # seconds; None: the limiter's window
 
 
 class RateLimited(Exception):
@@ -63,7 +64,7 @@ class RateLimiter:
             longest = max((self._wait(conn, limit, now) for limit in limits), default=0)
             if longest > 0:
                 raise RateLimited(longest)
-            pks = {limit.key: self._record(conn, limit.key, now) for limit in limits}
+            pks = {limit.key: self._record(conn, limit.key, now, self._window(limit)) for limit in limits}
         return Reservation(pks)
 
     def release(self, reservation: Reservation, keys: list[str]) -> None:
@@ -97,8 +98,12 @@ class RateLimiter:
         if longest > 0:
             raise RateLimited(longest)
 
+    def _window(self, limit: Limit) -> int:
+        return limit.window or self.window
+
     def _wait(self, conn: Connection, limit: Limit, now: float) -> int:
-        since = now - self.window
+        window = self._window(limit)
+        since = now - window
         count, oldest = conn.execute(
             select(func.count(), func.min(RateLimitHit.at))
             .where(RateLimitHit.key == limit.key, RateLimitHit.at > since)
@@ -110,10 +115,10 @@ class RateLimiter:
             select(RateLimitHit.at).where(RateLimitHit.key == limit.key, RateLimitHit.at > since)
             .order_by(RateLimitHit.at).offset(count - limit.limit).limit(1)
         )
-        return max(1, math.ceil((nth if nth is not None else oldest) + self.window - now))
+        return max(1, math.ceil((nth if nth is not None else oldest) + window - now))
 
-    def _record(self, conn: Connection, key: str, now: float) -> int:
-        conn.execute(delete(RateLimitHit).where(RateLimitHit.key == key, RateLimitHit.at <= now - self.window))
+    def _record(self, conn: Connection, key: str, now: float, window: int) -> int:
+        conn.execute(delete(RateLimitHit).where(RateLimitHit.key == key, RateLimitHit.at <= now - window))
         return conn.execute(insert(RateLimitHit).values(key=key, at=now).returning(RateLimitHit.pk)).scalar_one()
 
     def hit(self, *keys: str) -> None:
@@ -121,7 +126,7 @@ class RateLimiter:
         now = self.clock()
         with self.db.engine.begin() as conn:
             for key in keys:
-                self._record(conn, key, now)
+                self._record(conn, key, now, self.window)
 
     def clear(self, key: str) -> None:
         with self.db.engine.begin() as conn:
