@@ -9,14 +9,18 @@ import asyncio
 import re
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, event, func, select
+from sqlalchemy.pool import QueuePool
 
 from community_kit import (CSRF_META, PASSWORD, Client, Mailbox, ServerThread, add_paper, add_user, client,
-                           free_port, link_in, make_app, signed_in, smtp_server)
+                           days_ago, free_port, link_in, make_app, signed_in, smtp_server)
+from paperfeed import db as db_module
 from paperfeed.db import Database
 from paperfeed.models import ApiToken, User, UserSession
 from paperfeed.store import users as user_store
@@ -347,3 +351,106 @@ def test_a_reply_to_an_impossible_parent_is_a_400(db, settings):
     assert r.status_code in (400, 422)
     r = c.form("/papers/2611.00061/comments", {"body": "hi", "parent": str(2**40)})
     assert r.status_code == 400
+
+
+# --- submissions fetch from arXiv without holding a connection (issue 12 row 3) -----------------
+
+ATOM = Path(__file__).parent / "fixtures" / "arxiv_api_atom"
+KNOWN_TO_ARXIV = "1605.08386"
+
+
+class SlowArxiv:
+    """A fake arXiv that holds every request until the test lets it answer."""
+
+    def __init__(self):
+        self.arrived, self.go = threading.Event(), threading.Event()
+        self.transport = httpx.MockTransport(self.handle)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.arrived.set()
+        self.go.wait(20)
+        ids = request.url.params.get("id_list", "")
+        name = ("id_1605.08386_s0_m100_199195aa31ad.atom.xml" if ids == KNOWN_TO_ARXIV
+                else "id_0000.0000_s0_m100_8b51d9633a68.atom.xml")
+        return httpx.Response(200, content=(ATOM / name).read_bytes(),
+                              headers={"content-type": "application/atom+xml"})
+
+
+@pytest.fixture
+def submit_settings(settings):
+    return settings.model_copy(update={"arxiv_min_interval": 0.0, "submission_window_days": 100_000})
+
+
+def _small_pool(settings, size: int) -> Database:
+    """The same database behind a pool of ``size`` connections that waits 3 s at most."""
+    url = settings.resolved_database_url
+    options = {"poolclass": QueuePool, "pool_size": size, "max_overflow": 0, "pool_timeout": 3,
+               "json_serializer": db_module.json_dumps, "json_deserializer": orjson.loads}
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **options)
+        event.listen(engine, "connect", db_module._sqlite_pragmas)
+    else:
+        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1), **options)
+    return Database(settings, engine=engine)
+
+
+@contextmanager
+def _in_thread(call):
+    result: dict = {}
+    thread = threading.Thread(target=lambda: result.update(response=call()))
+    thread.start()
+    try:
+        yield result
+    finally:
+        thread.join(60)
+
+
+def test_a_slow_arxiv_fetch_holds_no_database_connection(db, submit_settings):
+    small = _small_pool(submit_settings, 1)
+    arxiv = SlowArxiv()
+    app = make_app(submit_settings, small, transport=arxiv.transport)
+    c = signed_in(app, small, submit_settings, "finn")
+    try:
+        with _in_thread(lambda: c.form("/submit", {"reference": KNOWN_TO_ARXIV})) as result:
+            try:
+                assert arxiv.arrived.wait(20)
+                assert small.engine.pool.checkedout() == 0, "the waiting submit holds a connection"
+                assert client(app).get("/about").status_code == 200
+                signed_in(app, small, submit_settings, "gus")
+            finally:
+                arxiv.go.set()
+        assert result["response"].status_code == 303
+        assert result["response"].headers["location"].startswith(f"/papers/{KNOWN_TO_ARXIV}")
+    finally:
+        small.dispose()
+
+
+def test_one_arxiv_fetch_in_flight_per_user_and_a_few_per_process(db, submit_settings, monkeypatch):
+    from paperfeed.web import community
+
+    monkeypatch.setattr(community, "ARXIV_FETCHES_PER_PROCESS", 1, raising=False)
+    arxiv = SlowArxiv()
+    app = make_app(submit_settings, db, transport=arxiv.transport)
+    add_paper(db, "2611.00070", day=days_ago(2))
+    c = signed_in(app, db, submit_settings, "hugo")
+    _, raw = _new_token(c)
+    api, bearer = client(app), {"Authorization": f"Bearer {raw}"}
+    other = signed_in(app, db, submit_settings, "ines")
+    with _in_thread(lambda: c.form("/submit", {"reference": KNOWN_TO_ARXIV})) as result:
+        try:
+            assert arxiv.arrived.wait(20)
+            r = c.form("/submit", {"reference": "2611.99998"})
+            assert r.status_code == 429 and "already have a paper being fetched" in r.text
+            assert int(r.headers["Retry-After"]) > 0
+            r = api.post("/api/submit", json={"reference": "2611.99997"}, headers=bearer)
+            assert r.status_code == 429 and "already have a paper" in r.json()["error"]
+            assert c.form("/submit", {"reference": "2611.00070"}).status_code == 303, "known papers need no fetch"
+            r = other.form("/submit", {"reference": "2611.99996"})
+            assert r.status_code == 503 and "Retry-After" in r.headers
+        finally:
+            arxiv.go.set()
+    assert result["response"].status_code == 303
+    r = c.form("/submit", {"reference": "2611.99995"})
+    assert r.status_code == 400 and "arXiv has no paper" in r.text, "the user's slot was given back"
+    r = other.form("/submit", {"reference": "2611.99994"})
+    assert r.status_code == 400 and "arXiv has no paper" in r.text, "so was the process's"

@@ -4,7 +4,10 @@ their JSON API twins. ``install(app)`` wires CSRF, the rate limiter and template
 from __future__ import annotations
 
 import math
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -114,41 +117,96 @@ def submit(request: Request, reference: str = Form(""), user: User | None = Depe
            session: Session = Depends(get_session)):
     if user is None:
         return RedirectResponse("/login?next=/submit", 303)
+    form = {"reference": reference, "window": request.app.state.settings.submission_window_days}
     try:
         paper = submit_reference(request, session, user, reference)
+    except FetchBusy as exc:
+        return render(request, "community/submit.html", {**form, "error": str(exc)}, status=exc.status,
+                      headers={"Retry-After": str(exc.retry_after)})
     except (SubmissionError, MalformedRecord, PermissionError) as exc:
-        return render(request, "community/submit.html", {"error": str(exc), "reference": reference,
-                                                         "window": request.app.state.settings.submission_window_days},
-                      status=400)
+        return render(request, "community/submit.html", {**form, "error": str(exc)}, status=400)
     return RedirectResponse(f"/papers/{paper.id}?submitted=1", 303)
 
 
 def submit_reference(request: Request, session: Session, user: User, reference: str) -> Paper:
     """Puts the paper a user pasted (id, abs/pdf URL, versioned or not) on today's page,
-    fetching it from arXiv first when this instance does not have it."""
+    fetching it from arXiv first when this instance does not have it.
+
+    arXiv's polite gate can keep a fetch waiting for seconds, so no database connection is
+    held meanwhile: the look-up's transaction ends before the fetch (which writes the
+    paper in short transactions of its own), and the entry is written in a new one."""
     if not user.email_verified:
         raise PermissionError("Please verify your email address before submitting papers.")
     paper_id, _version = parse_arxiv_reference(reference)
-    paper = get_paper(session, paper_id) or _fetch_paper(request, session, paper_id)
+    paper = get_paper(session, paper_id)
+    if paper is None:
+        session.commit()  # gives the request's connection back to the pool for the fetch
+        _fetch_paper(request, user, paper_id)
+        paper = get_paper(session, paper_id)
+        if paper is None:
+            raise SubmissionError(f"arXiv has no paper {paper_id}.")
     settings = request.app.state.settings
     vote_store.submit_entry(session, user, paper, today(request), settings.submission_window_days)
+    session.commit()  # acknowledged only once stored
     return paper
 
 
-def _fetch_paper(request: Request, session: Session, paper_id: str) -> Paper:
+ARXIV_FETCH_LEASE_SECONDS = 300  # a user's in-flight fetch stops counting after this (a process died)
+ARXIV_FETCHES_PER_PROCESS = 4
+ARXIV_FETCH_RETRY_AFTER = 5
+_slots_lock = threading.Lock()
+
+
+class FetchBusy(Exception):
+    """No arXiv fetch for this submission now: the user already has one running (429), or
+    this process runs as many as it will (503)."""
+
+    def __init__(self, status: int, message: str, retry_after: int = ARXIV_FETCH_RETRY_AFTER):
+        super().__init__(message)
+        self.status, self.retry_after = status, retry_after
+
+
+def _fetch_paper(request: Request, user: User, paper_id: str) -> None:
     from paperfeed.ingest.fetch import fetch_arxiv_ids
 
     settings = request.app.state.settings
+    with _fetch_slot(request, user):
+        try:
+            with PoliteClient(settings, transport=request.app.state.arxiv_transport) as client:
+                fetch_arxiv_ids(request.app.state.db, settings, [paper_id], client=client)
+        except FetchError as exc:
+            raise SubmissionError(f"Could not fetch {paper_id} from arXiv right now ({exc}); "
+                                  "try again later.") from None
+
+
+@contextmanager
+def _fetch_slot(request: Request, user: User) -> Iterator[None]:
+    """One arXiv fetch in flight per user (counted in the database, so across workers and
+    nodes; the count lapses after ARXIV_FETCH_LEASE_SECONDS if a process dies mid-fetch),
+    and at most ARXIV_FETCHES_PER_PROCESS at once in this process, so waiting fetches
+    cannot take every worker thread."""
+    limiter, key = request.app.state.rate_limiter, f"submit:fetch:user:{user.pk}"
     try:
-        with PoliteClient(settings, transport=request.app.state.arxiv_transport) as client:
-            fetch_arxiv_ids(request.app.state.db, settings, [paper_id], client=client)
-    except FetchError as exc:
-        raise SubmissionError(f"Could not fetch {paper_id} from arXiv right now ({exc}); try again later.") from None
-    session.expire_all()
-    paper = get_paper(session, paper_id)
-    if paper is None:
-        raise SubmissionError(f"arXiv has no paper {paper_id}.")
-    return paper
+        reservation = limiter.acquire([Limit(key, 1, ARXIV_FETCH_LEASE_SECONDS)])
+    except RateLimited:
+        raise FetchBusy(429, "You already have a paper being fetched from arXiv; "
+                             "submit the next one when it is done.") from None
+    slots = _process_fetch_slots(request.app)
+    if not slots.acquire(blocking=False):
+        limiter.release(reservation, [key])
+        raise FetchBusy(503, "Too many papers are being fetched from arXiv right now; try again shortly.")
+    try:
+        yield
+    finally:
+        slots.release()
+        limiter.release(reservation, [key])
+
+
+def _process_fetch_slots(app) -> threading.BoundedSemaphore:
+    with _slots_lock:
+        if getattr(app.state, "arxiv_fetch_slots", None) is None:
+            app.state.arxiv_fetch_slots = threading.BoundedSemaphore(ARXIV_FETCHES_PER_PROCESS)
+        return app.state.arxiv_fetch_slots
 
 
 # --- comments ----------------------------------------------------------------
@@ -347,6 +405,8 @@ def api_submit(request: Request, data: SubmitIn, user: User = Depends(_api_user)
                session: Session = Depends(get_session)):
     try:
         paper = submit_reference(request, session, user, data.reference)
+    except FetchBusy as exc:
+        raise HTTPException(exc.status, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
     except (SubmissionError, MalformedRecord, PermissionError) as exc:
         raise HTTPException(400, str(exc)) from None
     return {"id": paper.id, "day": today(request).isoformat()}
