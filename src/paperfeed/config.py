@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     digest_ip_limit: int = 10  # subscribe requests per IP per 10 minutes
     digest_unsubscribe_email: str | None = None  # mailto: in List-Unsubscribe; default: mail_from's address
 
+    # accounts and abuse limits (issue 12)
+    login_limit_per_account_all_ips: int = 50  # failed sign-ins per account from all IPs per window
+    comment_limit: int = 10  # comments per user per comment_limit_window_seconds
+    comment_limit_window_seconds: int = 600
+
     config_file: Path | None = None
 
     @field_validator("trusted_proxies", mode="before")

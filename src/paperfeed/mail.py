@@ -17,6 +17,8 @@ from email.policy import SMTP as SMTP_POLICY
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 
+from email_validator import EmailNotValidError, validate_email
+
 from paperfeed.config import Settings
 
 
@@ -176,6 +178,32 @@ def _write_bytes(folder: Path, data: bytes) -> Path:
     path = folder / f"{uuid.uuid4().hex}.eml"
     path.write_bytes(data)
     return path
+
+
+class InvalidAddress(ValueError):
+    """Not one plain mailbox address; the message is safe to show."""
+
+
+def normalize_address(value: str) -> str:
+    """One plain address (``local@domain``), normalised and lower-cased, or InvalidAddress.
+
+    email-validator rejects what a mail library would read as more than one mailbox or a
+    different one: lists (``a@x,b@x``), comments (``a(c)b@x``), display names and angle
+    brackets, quoted local parts, line breaks. The local part must be ASCII and the domain
+    is kept in its ASCII (IDNA) form, so every SMTP server can take it. Lower case because
+    accounts and subscriptions are looked up by address.
+    """
+    if not isinstance(value, str):
+        raise InvalidAddress("That does not look like an email address.")
+    try:
+        valid = validate_email(value.strip(), check_deliverability=False, allow_smtputf8=False,
+                               allow_display_name=False, allow_quoted_local=False, allow_domain_literal=False)
+    except EmailNotValidError as exc:
+        raise InvalidAddress(f"That does not look like an email address ({exc}).") from None
+    address = (valid.ascii_email or valid.normalized).lower()
+    if len(address) > 254:
+        raise InvalidAddress("That email address is too long.")
+    return address
 
 
 def address_of(value: str) -> str:

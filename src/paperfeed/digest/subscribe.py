@@ -9,12 +9,11 @@ from datetime import datetime, timedelta
 from paperfeed.config import Settings
 from paperfeed.db import Database
 from paperfeed.digest import tokens
+from paperfeed.mail import InvalidAddress, normalize_address
 from paperfeed.models import utcnow
 from paperfeed.models.digest import ACTIVE, DigestSubscriber
 from paperfeed.store import subscriptions as store
 
-EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 CATEGORY_RE = re.compile(r"^[a-z-]+(\.[A-Za-z-]+)?$")
 FREQUENCIES = ("daily", "weekly")
 MIN_SIZE, MAX_SIZE = 5, 50
@@ -26,13 +25,14 @@ class SubscriptionError(ValueError):
 
 
 def normalize_email(value: str) -> str:
-    """A lower-cased, validated address. CR/LF (header injection) and anything odd is rejected."""
+    """A lower-cased, validated address (mail.normalize_address): lists, comments, display
+    names and CR/LF (header injection) are rejected."""
     if any(ch in value for ch in "\r\n\0"):
         raise SubscriptionError("The email address may not contain line breaks.")
-    email = value.strip().lower()
-    if len(email) > 254 or not EMAIL_RE.match(email):
-        raise SubscriptionError(f"{value.strip()[:80]!r} is not an email address.")
-    return email
+    try:
+        return normalize_address(value)
+    except InvalidAddress:
+        raise SubscriptionError(f"{value.strip()[:80]!r} is not an email address.") from None
 
 
 def clean_name(value: str | None) -> str | None:

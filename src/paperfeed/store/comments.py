@@ -76,6 +76,8 @@ def add_comment(session: Session, user: User, paper: Paper, body: str, parent_pk
 
 def _thread_root(session: Session, paper: Paper, parent_pk: int) -> int:
     """Replies stay one level deep: a reply to a reply joins its top-level comment."""
+    if not 0 < parent_pk < 2**31:  # beyond the column's range the database itself would fail
+        raise CommentError("The comment you are replying to is not there.")
     parent = session.get(Comment, parent_pk)
     if parent is None or parent.paper_pk != paper.pk or not parent.visible:
         raise CommentError("The comment you are replying to is not there.")

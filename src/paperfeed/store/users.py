@@ -21,10 +21,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from paperfeed.config import Settings
+from paperfeed.mail import InvalidAddress, normalize_address
 from paperfeed.models import ApiToken, DailyEntry, EmailToken, User, UserSession, utcnow
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$")
-EMAIL_RE = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']+\.[^@\s<>\"']+$")
 SCOPES = ("read", "write")
 PURPOSES = ("verify", "reset")
 
@@ -54,10 +54,11 @@ def clean_username(username: str) -> str:
 
 
 def clean_email(email: str) -> str:
-    email = (email or "").strip().lower()
-    if len(email) > 320 or not EMAIL_RE.match(email):
-        raise AccountError("That does not look like an email address.")
-    return email
+    """The normalised address (see mail.normalize_address), or AccountError."""
+    try:
+        return normalize_address(email or "")
+    except InvalidAddress as exc:
+        raise AccountError(str(exc)) from None
 
 
 @lru_cache(maxsize=1)
@@ -134,14 +135,23 @@ def count_users(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(User)) or 0
 
 
-def authenticate(session: Session, login: str, password: str) -> User | None:
-    """The user whose username or email and password match, else None.
+def find_login(session: Session, login: str) -> User | None:
+    """The account a typed login (username or email) names, if any."""
+    login = (login or "").strip()[:320]
+    return get_user_by_email(session, login) if "@" in login else get_user_by_name(session, login)
 
-    An unknown login still costs one argon2 verification, so timing does not tell
-    whether an account exists. Banned users cannot sign in.
+
+def authenticate(session: Session, login: str, password: str) -> User | None:
+    """The user whose username or email and password match, else None."""
+    return check_login(find_login(session, login), password)
+
+
+def check_login(user: User | None, password: str) -> User | None:
+    """``user`` when the password is theirs and they are not banned, else None.
+
+    An unknown login (None) still costs one argon2 verification, so timing does not tell
+    whether an account exists.
     """
-    login = (login or "").strip()
-    user = get_user_by_email(session, login) if "@" in login else get_user_by_name(session, login)
     if user is None:
         _password_matches(_dummy_hash(), password)
         return None
@@ -200,15 +210,24 @@ def end_session(session: Session, raw: str | None) -> None:
         session.execute(delete(UserSession).where(UserSession.id_hash == _sha256(raw)))
 
 
-def end_all_sessions(session: Session, user_pk: int) -> None:
-    session.execute(delete(UserSession).where(UserSession.user_pk == user_pk))
+def end_all_sessions(session: Session, user_pk: int, keep: str | None = None) -> None:
+    """Signs the user out everywhere, except the browser whose cookie is ``keep``."""
+    stmt = delete(UserSession).where(UserSession.user_pk == user_pk)
+    if keep and len(keep) <= 200:
+        stmt = stmt.where(UserSession.id_hash != _sha256(keep))
+    session.execute(stmt)
 
 
 # --- API tokens --------------------------------------------------------------
 
 
 def create_api_token(session: Session, user: User, name: str, scopes: list[str]) -> tuple[ApiToken, str]:
-    """A new token; the raw value is returned once and never stored."""
+    """A new token; the raw value is returned once and never stored.
+
+    Only verified accounts get tokens: a token made by someone who registered another
+    person's address would otherwise keep working after that person took the account back."""
+    if not user.email_verified:
+        raise AccountError("Confirm your email address before creating API tokens.")
     name = (name or "").strip()[:100] or "token"
     wanted = [s for s in SCOPES if s in set(scopes)]
     if not wanted:
@@ -237,6 +256,18 @@ def revoke_api_token(session: Session, user: User, token_pk: int) -> bool:
         .values(revoked_at=utcnow())
     )
     return bool(res.rowcount)
+
+
+def revoke_all_api_tokens(session: Session, user_pk: int) -> None:
+    session.execute(update(ApiToken).where(ApiToken.user_pk == user_pk, ApiToken.revoked_at.is_(None))
+                    .values(revoked_at=utcnow()))
+
+
+def lock_out_others(session: Session, user_pk: int, keep_session: str | None = None) -> None:
+    """After the account changed hands or addresses: every API token revoked, every other
+    browser signed out."""
+    revoke_all_api_tokens(session, user_pk)
+    end_all_sessions(session, user_pk, keep=keep_session)
 
 
 # --- emailed one-time links --------------------------------------------------
@@ -291,24 +322,39 @@ def redeem_email_token(session: Session, settings: Settings, raw: str, purpose: 
     return row
 
 
-def verify_email(session: Session, settings: Settings, raw: str) -> User:
-    """Confirms the address the link was sent to; for a changed email, that becomes the email."""
+def verify_email(session: Session, settings: Settings, raw: str, current_session: str | None = None) -> User:
+    """Confirms the address the link was sent to; for a changed email, that becomes the email,
+    and every API token, other browser and outstanding link of the account stops working
+    (``current_session``, the cookie of the browser that clicked, stays signed in if it is theirs)."""
     row = redeem_email_token(session, settings, raw, "verify")
     user = session.get(User, row.user_pk)
     if row.email != user.email:
         if get_user_by_email(session, row.email) is not None:
             raise TokenError("That address now belongs to another account.")
         user.email = row.email
+        spend_email_tokens(session, user.pk, PURPOSES)
+        lock_out_others(session, user.pk, keep_session=current_session)
     user.email_verified = True
     return user
 
 
 def reset_password(session: Session, settings: Settings, raw: str, new_password: str) -> User:
+    """Sets a new password from a reset link: every reset link of the account is spent, every
+    session ended and every API token revoked."""
     row = check_email_token(session, settings, raw, "reset")
     user = session.get(User, row.user_pk)
     set_password(session, settings, user, new_password)  # validates before the token is spent
     redeem_email_token(session, settings, raw, "reset")
+    spend_email_tokens(session, user.pk, ("reset",))
+    revoke_all_api_tokens(session, user.pk)
     return user
+
+
+def spend_email_tokens(session: Session, user_pk: int, purposes: tuple[str, ...]) -> None:
+    """Marks every outstanding link of these purposes used: siblings of a link just used,
+    or links that went to an address the account no longer has."""
+    session.execute(update(EmailToken).where(EmailToken.user_pk == user_pk, EmailToken.purpose.in_(purposes),
+                                             EmailToken.used_at.is_(None)).values(used_at=utcnow()))
 
 
 def request_email_change(session: Session, settings: Settings, user: User, password: str, new_email: str) -> str | None:

@@ -4,14 +4,20 @@ Sign-up, sign-in and reset answer the same whether or not an address has an acco
 sign-up always says "check your email" (an existing owner gets a "someone tried to sign
 up" mail instead), sign-in says "wrong username/email or password" for both, and reset
 always says "if an account uses that address, we sent a link".
+
+Account mail is never sent inside a request: it goes out in a background task after the
+response, once the database transaction that made its link has committed. A reset request
+does no account look-up in the request at all (the task does it), so neither the answer
+nor its timing tells whether an address has an account.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import smtplib
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -25,7 +31,7 @@ from paperfeed.web.auth import (SESSION_COOKIE, clear_session_cookie, current_us
                                 set_session_cookie)
 from paperfeed.web.deps import get_session, templates
 from paperfeed.web.params import RowId
-from paperfeed.web.ratelimit import Limit, RateLimited
+from paperfeed.web.ratelimit import Limit, RateLimited, Reservation
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -59,14 +65,18 @@ def too_many(request: Request, exc: RateLimited, template: str, context: dict) -
                   headers={"Retry-After": str(exc.retry_after)})
 
 
-def deliver(request: Request, to: str, subject: str, text: str) -> None:
+def deliver(settings, to: str, subject: str, text: str) -> None:
     """Sends an account mail; a mail server failure is logged, never shown (it would tell
     whether the address has an account)."""
-    settings = request.app.state.settings
     try:
         send_message(settings, new_message(settings, to, subject, text))
     except (smtplib.SMTPException, OSError) as exc:
         log.warning("could not send %r to %s: %s", subject, to, exc)
+
+
+def deliver_later(background: BackgroundTasks, request: Request, to: str, subject: str, text: str) -> None:
+    """Sends after the response; the caller has committed whatever the mail refers to."""
+    background.add_task(deliver, request.app.state.settings, to, subject, text)
 
 
 def link(request: Request, path: str) -> str:
@@ -82,36 +92,35 @@ def signup_form(request: Request):
 
 
 @router.post("/signup", response_class=HTMLResponse)
-def signup(request: Request, username: str = Form(""), email: str = Form(""), password: str = Form(""),
-           session: Session = Depends(get_session)):
+def signup(request: Request, background: BackgroundTasks, username: str = Form(""), email: str = Form(""),
+           password: str = Form(""), session: Session = Depends(get_session)):
     settings = request.app.state.settings
     form = {"username": username, "email": email}
     try:
-        limiter(request).check([Limit(f"signup:ip:{client_ip(request)}", settings.signup_limit_per_ip)])
+        limiter(request).acquire([Limit(f"signup:ip:{client_ip(request)}", settings.signup_limit_per_ip)])
     except RateLimited as exc:
         return too_many(request, exc, "community/signup.html", form)
-    limiter(request).hit(f"signup:ip:{client_ip(request)}")
     try:
         user = user_store.create_user(session, settings, username, email, password)
     except EmailTaken:
         address = user_store.clean_email(email)
-        deliver(request, address, f"Someone tried to sign up on {settings.site_name}",
-                f"Someone (maybe you) tried to create an account with this address, which already has one.\n"
-                f"Sign in: {link(request, '/login')}\nForgot your password? {link(request, '/reset')}\n")
+        deliver_later(background, request, address, f"Someone tried to sign up on {settings.site_name}",
+                      f"Someone (maybe you) tried to create an account with this address, which already has one.\n"
+                      f"Sign in: {link(request, '/login')}\nForgot your password? {link(request, '/reset')}\n")
         return render(request, "community/check_email.html", {"email": address})
     except AccountError as exc:
         return render(request, "community/signup.html", {**form, "error": str(exc)}, status=400)
     token = user_store.issue_email_token(session, settings, user, "verify", user.email)
     session.commit()
-    send_verification(request, user.email, token)
+    send_verification(background, request, user.email, token)
     return render(request, "community/check_email.html", {"email": user.email})
 
 
-def send_verification(request: Request, email: str, token: str) -> None:
+def send_verification(background: BackgroundTasks, request: Request, email: str, token: str) -> None:
     settings = request.app.state.settings
-    deliver(request, email, f"Confirm your email for {settings.site_name}",
-            f"Confirm this address by opening:\n\n{link(request, '/verify?token=' + token)}\n\n"
-            f"The link works once and expires in {settings.verify_token_hours} hours.\n")
+    deliver_later(background, request, email, f"Confirm your email for {settings.site_name}",
+                  f"Confirm this address by opening:\n\n{link(request, '/verify?token=' + token)}\n\n"
+                  f"The link works once and expires in {settings.verify_token_hours} hours.\n")
 
 
 @router.get("/verify", response_class=HTMLResponse)
@@ -123,7 +132,8 @@ def verify_form(request: Request, token: str = ""):
 @router.post("/verify", response_class=HTMLResponse)
 def verify(request: Request, token: str = Form(""), session: Session = Depends(get_session)):
     try:
-        user = user_store.verify_email(session, request.app.state.settings, token)
+        user = user_store.verify_email(session, request.app.state.settings, token,
+                                       current_session=request.cookies.get(SESSION_COOKIE))
     except TokenError as exc:
         return render(request, "community/verify.html", {"error": str(exc)}, status=400)
     return render(request, "community/verify.html", {"verified": user.email})
@@ -140,23 +150,45 @@ def login_form(request: Request, next: str = "/", notice: str = ""):
 @router.post("/login", response_class=HTMLResponse)
 def login(request: Request, login: str = Form(""), password: str = Form(""), next: str = Form("/"),
           session: Session = Depends(get_session)):
-    settings = request.app.state.settings
-    ip_key, account_key = f"login:ip:{client_ip(request)}", f"login:account:{login.strip().lower()[:200]}"
     form = {"login": login, "next": safe_next(next)}
+    account = user_store.find_login(session, login)
+    session.commit()  # frees this request's pool connection while the limiter takes one of its own
+    limits = login_limits(request, login, account)
     try:
-        limiter(request).check([Limit(ip_key, settings.login_limit_per_ip),
-                                Limit(account_key, settings.login_limit_per_account)])
+        reservation = limiter(request).acquire(limits)  # counted before the password is checked
     except RateLimited as exc:
         return too_many(request, exc, "community/login.html", form)
-    limiter(request).hit(ip_key)
-    user = user_store.authenticate(session, login, password)
+    user = user_store.check_login(account, password)
     if user is None:
-        limiter(request).hit(account_key)
         return render(request, "community/login.html", {**form, "error": "Wrong username/email or password."},
                       status=400)
+    forgive_success(request, reservation, limits)
     response = RedirectResponse(safe_next(next), status_code=303)
     sign_in(request, response, session, user)
     return response
+
+
+def login_limits(request: Request, login: str, account: User | None) -> list[Limit]:
+    """What one sign-in attempt counts against.
+
+    Keyed by the account (its pk), so its username and email share one budget. The tight
+    per-account limit is per client IP as well, so a stranger elsewhere cannot lock the
+    owner out; a higher ceiling over all IPs stops guessing spread over many addresses;
+    and every attempt counts against the IP. An unknown login is keyed by what was typed,
+    with the same limits, so a 429 does not tell whether an account exists.
+    """
+    settings = request.app.state.settings
+    ip = client_ip(request)
+    who = f"user:{account.pk}" if account is not None else \
+        "unknown:" + hashlib.sha256((login or "").strip().lower().encode()).hexdigest()[:32]
+    return [Limit(f"login:ip:{ip}", settings.login_limit_per_ip),
+            Limit(f"login:{who}:ip:{ip}", settings.login_limit_per_account),
+            Limit(f"login:{who}", settings.login_limit_per_account_all_ips)]
+
+
+def forgive_success(request: Request, reservation: Reservation, limits: list[Limit]) -> None:
+    """The per-account limits count failures only: a sign-in that worked is taken back."""
+    limiter(request).release(reservation, [limit.key for limit in limits if not limit.key.startswith("login:ip:")])
 
 
 def sign_in(request: Request, response: Response, session: Session, user: User) -> None:
@@ -184,23 +216,35 @@ def reset_request_form(request: Request):
 
 
 @router.post("/reset", response_class=HTMLResponse)
-def reset_request(request: Request, email: str = Form(""), session: Session = Depends(get_session)):
+def reset_request(request: Request, background: BackgroundTasks, email: str = Form("")):
     settings = request.app.state.settings
-    key = f"reset:ip:{client_ip(request)}"
     try:
-        limiter(request).check([Limit(key, settings.signup_limit_per_ip)])
+        limiter(request).acquire([Limit(f"reset:ip:{client_ip(request)}", settings.signup_limit_per_ip)])
     except RateLimited as exc:
         return too_many(request, exc, "community/reset.html", {"email": email})
-    limiter(request).hit(key)
-    user = user_store.get_user_by_email(session, email) if "@" in email else None
-    if user is not None and not user.banned:
-        token = user_store.issue_email_token(session, settings, user, "reset", user.email)
-        session.commit()
-        deliver(request, user.email, f"Reset your {settings.site_name} password",
-                f"Choose a new password here:\n\n{link(request, '/reset/confirm?token=' + token)}\n\n"
-                f"The link works once and expires in {settings.reset_token_hours} hours. "
-                f"If you did not ask for this, ignore this mail.\n")
+    # Known or not, the request does the same work: it schedules the task that looks up.
+    background.add_task(send_reset_link, request.app.state.db, settings, link(request, "/reset/confirm?token="),
+                        email)
     return render(request, "community/reset.html", {"sent": True})
+
+
+def send_reset_link(db, settings, link_prefix: str, email: str) -> None:
+    """After the response: a reset link for the account that uses ``email``, if any. The
+    link's row is committed before the mail goes."""
+    try:
+        address = user_store.clean_email(email)
+    except AccountError:
+        return
+    with db.session() as session:
+        user = user_store.get_user_by_email(session, address)
+        if user is None or user.banned:
+            return
+        token = user_store.issue_email_token(session, settings, user, "reset", user.email)
+        to = user.email
+    deliver(settings, to, f"Reset your {settings.site_name} password",
+            f"Choose a new password here:\n\n{link_prefix}{token}\n\n"
+            f"The link works once and expires in {settings.reset_token_hours} hours. "
+            f"If you did not ask for this, ignore this mail.\n")
 
 
 @router.get("/reset/confirm", response_class=HTMLResponse)
@@ -253,7 +297,7 @@ def change_password(request: Request, current: str = Form(""), new: str = Form("
 
 
 @router.post("/settings/email", response_class=HTMLResponse)
-def change_email(request: Request, password: str = Form(""), email: str = Form(""),
+def change_email(request: Request, background: BackgroundTasks, password: str = Form(""), email: str = Form(""),
                  user: User | None = Depends(current_user), session: Session = Depends(get_session)):
     if redirect := _signed_in(request, user):
         return redirect
@@ -263,19 +307,19 @@ def change_email(request: Request, password: str = Form(""), email: str = Form("
         return _settings_page(request, session, user, status=400, error=str(exc))
     if token is not None:
         session.commit()
-        send_verification(request, user_store.clean_email(email), token)
+        send_verification(background, request, user_store.clean_email(email), token)
     return RedirectResponse("/settings?notice=email", status_code=303)
 
 
 @router.post("/settings/verify")
-def resend_verification(request: Request, user: User | None = Depends(current_user),
+def resend_verification(request: Request, background: BackgroundTasks, user: User | None = Depends(current_user),
                         session: Session = Depends(get_session)):
     if redirect := _signed_in(request, user):
         return redirect
     if not user.email_verified:
         token = user_store.issue_email_token(session, request.app.state.settings, user, "verify", user.email)
         session.commit()
-        send_verification(request, user.email, token)
+        send_verification(background, request, user.email, token)
     return RedirectResponse("/settings?notice=verify-sent", status_code=303)
 
 

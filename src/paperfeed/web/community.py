@@ -3,7 +3,11 @@ their JSON API twins. ``install(app)`` wires CSRF, the rate limiter and template
 
 from __future__ import annotations
 
+import math
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote
 from datetime import date, timedelta
 
@@ -30,7 +34,7 @@ from paperfeed.web.csrf import CSRFMiddleware, csrf_token
 from paperfeed.web.deps import get_session
 from paperfeed.web.links import paper_path
 from paperfeed.web.params import MAX_ROW_ID, OptionalRowIdForm, RowId
-from paperfeed.web.ratelimit import RateLimiter
+from paperfeed.web.ratelimit import Limit, RateLimited, RateLimiter
 
 router = APIRouter()
 pages = APIRouter(include_in_schema=False)
@@ -116,41 +120,96 @@ def submit(request: Request, reference: str = Form(""), user: User | None = Depe
            session: Session = Depends(get_session)):
     if user is None:
         return RedirectResponse("/login?next=/submit", 303)
+    form = {"reference": reference, "window": request.app.state.settings.submission_window_days}
     try:
         paper = submit_reference(request, session, user, reference)
+    except FetchBusy as exc:
+        return render(request, "community/submit.html", {**form, "error": str(exc)}, status=exc.status,
+                      headers={"Retry-After": str(exc.retry_after)})
     except (SubmissionError, MalformedRecord, PermissionError) as exc:
-        return render(request, "community/submit.html", {"error": str(exc), "reference": reference,
-                                                         "window": request.app.state.settings.submission_window_days},
-                      status=400)
-    return RedirectResponse(f"/papers/{paper.id}?submitted=1", 303)
+        return render(request, "community/submit.html", {**form, "error": str(exc)}, status=400)
+    return RedirectResponse(f"{paper_path(paper.id)}?submitted=1", 303)
 
 
 def submit_reference(request: Request, session: Session, user: User, reference: str) -> Paper:
     """Puts the paper a user pasted (id, abs/pdf URL, versioned or not) on today's page,
-    fetching it from arXiv first when this instance does not have it."""
+    fetching it from arXiv first when this instance does not have it.
+
+    arXiv's polite gate can keep a fetch waiting for seconds, so no database connection is
+    held meanwhile: the look-up's transaction ends before the fetch (which writes the
+    paper in short transactions of its own), and the entry is written in a new one."""
     if not user.email_verified:
         raise PermissionError("Please verify your email address before submitting papers.")
     paper_id, _version = parse_arxiv_reference(reference)
-    paper = get_paper(session, paper_id) or _fetch_paper(request, session, paper_id)
+    paper = get_paper(session, paper_id)
+    if paper is None:
+        session.commit()  # gives the request's connection back to the pool for the fetch
+        _fetch_paper(request, user, paper_id)
+        paper = get_paper(session, paper_id)
+        if paper is None:
+            raise SubmissionError(f"arXiv has no paper {paper_id}.")
     settings = request.app.state.settings
     vote_store.submit_entry(session, user, paper, today(request), settings.submission_window_days)
+    session.commit()  # acknowledged only once stored
     return paper
 
 
-def _fetch_paper(request: Request, session: Session, paper_id: str) -> Paper:
+ARXIV_FETCH_LEASE_SECONDS = 300  # a user's in-flight fetch stops counting after this (a process died)
+ARXIV_FETCHES_PER_PROCESS = 4
+ARXIV_FETCH_RETRY_AFTER = 5
+_slots_lock = threading.Lock()
+
+
+class FetchBusy(Exception):
+    """No arXiv fetch for this submission now: the user already has one running (429), or
+    this process runs as many as it will (503)."""
+
+    def __init__(self, status: int, message: str, retry_after: int = ARXIV_FETCH_RETRY_AFTER):
+        super().__init__(message)
+        self.status, self.retry_after = status, retry_after
+
+
+def _fetch_paper(request: Request, user: User, paper_id: str) -> None:
     from paperfeed.ingest.fetch import fetch_arxiv_ids
 
     settings = request.app.state.settings
+    with _fetch_slot(request, user):
+        try:
+            with PoliteClient(settings, transport=request.app.state.arxiv_transport) as client:
+                fetch_arxiv_ids(request.app.state.db, settings, [paper_id], client=client)
+        except FetchError as exc:
+            raise SubmissionError(f"Could not fetch {paper_id} from arXiv right now ({exc}); "
+                                  "try again later.") from None
+
+
+@contextmanager
+def _fetch_slot(request: Request, user: User) -> Iterator[None]:
+    """One arXiv fetch in flight per user (counted in the database, so across workers and
+    nodes; the count lapses after ARXIV_FETCH_LEASE_SECONDS if a process dies mid-fetch),
+    and at most ARXIV_FETCHES_PER_PROCESS at once in this process, so waiting fetches
+    cannot take every worker thread."""
+    limiter, key = request.app.state.rate_limiter, f"submit:fetch:user:{user.pk}"
     try:
-        with PoliteClient(settings, transport=request.app.state.arxiv_transport) as client:
-            fetch_arxiv_ids(request.app.state.db, settings, [paper_id], client=client)
-    except FetchError as exc:
-        raise SubmissionError(f"Could not fetch {paper_id} from arXiv right now ({exc}); try again later.") from None
-    session.expire_all()
-    paper = get_paper(session, paper_id)
-    if paper is None:
-        raise SubmissionError(f"arXiv has no paper {paper_id}.")
-    return paper
+        reservation = limiter.acquire([Limit(key, 1, ARXIV_FETCH_LEASE_SECONDS)])
+    except RateLimited:
+        raise FetchBusy(429, "You already have a paper being fetched from arXiv; "
+                             "submit the next one when it is done.") from None
+    slots = _process_fetch_slots(request.app)
+    if not slots.acquire(blocking=False):
+        limiter.release(reservation, [key])
+        raise FetchBusy(503, "Too many papers are being fetched from arXiv right now; try again shortly.")
+    try:
+        yield
+    finally:
+        slots.release()
+        limiter.release(reservation, [key])
+
+
+def _process_fetch_slots(app) -> threading.BoundedSemaphore:
+    with _slots_lock:
+        if getattr(app.state, "arxiv_fetch_slots", None) is None:
+            app.state.arxiv_fetch_slots = threading.BoundedSemaphore(ARXIV_FETCHES_PER_PROCESS)
+        return app.state.arxiv_fetch_slots
 
 
 # --- comments ----------------------------------------------------------------
@@ -164,11 +223,42 @@ def post_comment(request: Request, paper_id: str, body: str = Form(""), parent: 
         return RedirectResponse(f"/login?next={quote(paper_path(paper.id))}", 303)
     if not user.email_verified:
         raise HTTPException(403, "Please verify your email address before commenting.")
+    comment = _add_limited_comment(request, session, user, paper, body, parent)
+    return RedirectResponse(f"{paper_path(paper.id)}#c{comment.pk}", 303)
+
+
+def _add_limited_comment(request: Request, session: Session, user: User, paper: Paper, body: str,
+                         parent: int | None):
+    """Adds and commits a comment, within the user's comment limit (a 429 beyond it); a
+    comment refused as bad input does not count."""
+    limiter, reservation, key = _count_comment(request, session, user)
     try:
         comment = comment_store.add_comment(session, user, paper, body, parent)
     except CommentError as exc:
+        limiter.release(reservation, [key])
         raise HTTPException(400, str(exc)) from None
-    return RedirectResponse(f"{paper_path(paper.id)}#c{comment.pk}", 303)
+    session.commit()  # acknowledged only once stored
+    return comment
+
+
+def _count_comment(request: Request, session: Session, user: User):
+    settings = request.app.state.settings
+    key, window = f"comment:user:{user.pk}", settings.comment_limit_window_seconds
+    limiter = request.app.state.rate_limiter
+    session.commit()  # frees the request's pool connection while the limiter takes its own
+    try:
+        reservation = limiter.acquire([Limit(key, settings.comment_limit, window)])
+    except RateLimited as exc:
+        raise HTTPException(429, f"You are commenting too fast: at most {settings.comment_limit} comments in "
+                                 f"{_span(window)}. Try again in {_span(exc.retry_after)}.",
+                            headers={"Retry-After": str(exc.retry_after)}) from None
+    return limiter, reservation, key
+
+
+def _span(seconds: int) -> str:
+    if seconds >= 120:
+        return f"{math.ceil(seconds / 60)} minutes"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
 
 
 def _own_comment_paper(session: Session, comment_pk: int) -> Paper:
@@ -306,12 +396,10 @@ def api_unvote(paper_id: str, user: User = Depends(_api_user), session: Session 
 
 
 @api.post("/papers/{paper_id:path}/comments", summary="Comment on a paper", status_code=201)
-def api_comment(paper_id: str, data: CommentIn, user: User = Depends(_api_user),
+def api_comment(request: Request, paper_id: str, data: CommentIn, user: User = Depends(_api_user),
                 session: Session = Depends(get_session)):
-    try:
-        comment = comment_store.add_comment(session, user, _paper_or_404(session, paper_id), data.body, data.parent)
-    except CommentError as exc:
-        raise HTTPException(400, str(exc)) from None
+    paper = _paper_or_404(session, paper_id)
+    comment = _add_limited_comment(request, session, user, paper, data.body, data.parent)
     return {"id": comment.pk, "html": comment.body_html}
 
 
@@ -320,6 +408,8 @@ def api_submit(request: Request, data: SubmitIn, user: User = Depends(_api_user)
                session: Session = Depends(get_session)):
     try:
         paper = submit_reference(request, session, user, data.reference)
+    except FetchBusy as exc:
+        raise HTTPException(exc.status, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
     except (SubmissionError, MalformedRecord, PermissionError) as exc:
         raise HTTPException(400, str(exc)) from None
     return {"id": paper.id, "day": today(request).isoformat()}

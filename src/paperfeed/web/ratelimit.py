@@ -1,4 +1,5 @@
-"""Brute-force limits for sign-in, sign-up and password resets: a sliding window in the database.
+"""Brute-force limits for sign-in, sign-up, password resets and comments: a sliding window
+in the database.
 
 Each counted attempt is a row (key, time) in ``rate_limit_hit``; a key is blocked while
 it has ``limit`` rows younger than the window, and the 429 answer's Retry-After is when
@@ -6,16 +7,23 @@ the oldest of them leaves the window. Keeping the hits in the database (not in p
 memory) means every uvicorn worker and every server sharing the database enforces the
 same limit, on SQLite and PostgreSQL alike. Hits are written in their own transaction,
 so a failing request still counts. The clock is injectable (tests move it forward).
+
+``acquire`` checks and records in one step per key: the count and the insert happen
+under a lock that every process sharing the database respects (``BEGIN IMMEDIATE`` on
+SQLite, ``pg_advisory_xact_lock`` per key on PostgreSQL), so N simultaneous attempts on
+one key let at most ``limit`` through, across workers and nodes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 
 from paperfeed.db import Database
 from paperfeed.models import RateLimitHit
@@ -25,12 +33,21 @@ from paperfeed.models import RateLimitHit
 class Limit:
     key: str
     limit: int
+    window: int | None = None  # seconds; None: the limiter's window
 
 
 class RateLimited(Exception):
-    def __init__(self, retry_after: int):
-        super().__init__(f"Too many attempts; try again in {retry_after} seconds.")
+    def __init__(self, retry_after: int, message: str | None = None):
+        super().__init__(message or f"Too many attempts; try again in {retry_after} seconds.")
         self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """The hits one ``acquire`` recorded, by key; ``release`` takes some back (a sign-in
+    that succeeded is not a failure)."""
+
+    pks: dict[str, int]
 
 
 class RateLimiter:
@@ -39,39 +56,83 @@ class RateLimiter:
         self.window = window_seconds
         self.clock = clock
 
-    def check(self, limits: list[Limit]) -> None:
-        """Raises RateLimited when any key is at its limit within the window."""
+    def acquire(self, limits: list[Limit]) -> Reservation:
+        """Counts one attempt under every key, or none when any key is at its limit (raises
+        RateLimited). Check and record are one locked transaction."""
         now = self.clock()
-        waits = [self._wait(limit, now) for limit in limits]
-        longest = max(waits, default=0)
+        with self._locked([limit.key for limit in limits]) as conn:
+            longest = max((self._wait(conn, limit, now) for limit in limits), default=0)
+            if longest > 0:
+                raise RateLimited(longest)
+            pks = {limit.key: self._record(conn, limit.key, now, self._window(limit)) for limit in limits}
+        return Reservation(pks)
+
+    def release(self, reservation: Reservation, keys: list[str]) -> None:
+        pks = [reservation.pks[key] for key in keys if key in reservation.pks]
+        if pks:
+            with self.db.engine.begin() as conn:
+                conn.execute(delete(RateLimitHit).where(RateLimitHit.pk.in_(pks)))
+
+    @contextmanager
+    def _locked(self, keys: list[str]) -> Iterator[Connection]:
+        """A transaction that holds the write lock (SQLite) or every key's advisory lock
+        (PostgreSQL, taken in a fixed order so two callers never deadlock); commits on exit."""
+        with self.db.engine.connect() as conn:
+            if self.db.is_sqlite:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                for lock_id in sorted({_lock_id(key) for key in keys}):
+                    conn.execute(select(func.pg_advisory_xact_lock(lock_id)))
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
+    def check(self, limits: list[Limit]) -> None:
+        """Raises RateLimited when any key is at its limit within the window (no lock: see acquire)."""
+        now = self.clock()
+        with self.db.engine.connect() as conn:
+            longest = max((self._wait(conn, limit, now) for limit in limits), default=0)
         if longest > 0:
             raise RateLimited(longest)
 
-    def _wait(self, limit: Limit, now: float) -> int:
-        since = now - self.window
-        with self.db.sessions() as session:
-            count, oldest = session.execute(
-                select(func.count(), func.min(RateLimitHit.at))
-                .where(RateLimitHit.key == limit.key, RateLimitHit.at > since)
-            ).one()
-            if count < limit.limit:
-                return 0
-            # the (count - limit + 1)-th oldest hit must leave the window before one more is allowed
-            nth = session.scalar(
-                select(RateLimitHit.at).where(RateLimitHit.key == limit.key, RateLimitHit.at > since)
-                .order_by(RateLimitHit.at).offset(count - limit.limit).limit(1)
-            )
-        return max(1, math.ceil((nth if nth is not None else oldest) + self.window - now))
+    def _window(self, limit: Limit) -> int:
+        return limit.window or self.window
+
+    def _wait(self, conn: Connection, limit: Limit, now: float) -> int:
+        window = self._window(limit)
+        since = now - window
+        count, oldest = conn.execute(
+            select(func.count(), func.min(RateLimitHit.at))
+            .where(RateLimitHit.key == limit.key, RateLimitHit.at > since)
+        ).one()
+        if count < limit.limit:
+            return 0
+        # the (count - limit + 1)-th oldest hit must leave the window before one more is allowed
+        nth = conn.scalar(
+            select(RateLimitHit.at).where(RateLimitHit.key == limit.key, RateLimitHit.at > since)
+            .order_by(RateLimitHit.at).offset(count - limit.limit).limit(1)
+        )
+        return max(1, math.ceil((nth if nth is not None else oldest) + window - now))
+
+    def _record(self, conn: Connection, key: str, now: float, window: int) -> int:
+        conn.execute(delete(RateLimitHit).where(RateLimitHit.key == key, RateLimitHit.at <= now - window))
+        return conn.execute(insert(RateLimitHit).values(key=key, at=now).returning(RateLimitHit.pk)).scalar_one()
 
     def hit(self, *keys: str) -> None:
         """Counts one attempt under each key, and forgets that key's hits older than the window."""
         now = self.clock()
-        with self.db.session() as session:
+        with self.db.engine.begin() as conn:
             for key in keys:
-                session.execute(delete(RateLimitHit).where(RateLimitHit.key == key,
-                                                           RateLimitHit.at <= now - self.window))
-                session.execute(insert(RateLimitHit).values(key=key, at=now))
+                self._record(conn, key, now, self.window)
 
     def clear(self, key: str) -> None:
-        with self.db.session() as session:
-            session.execute(delete(RateLimitHit).where(RateLimitHit.key == key))
+        with self.db.engine.begin() as conn:
+            conn.execute(delete(RateLimitHit).where(RateLimitHit.key == key))
+
+
+def _lock_id(key: str) -> int:
+    """A stable signed 64-bit id for a key's advisory lock (the same in every process)."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
