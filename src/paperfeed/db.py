@@ -25,6 +25,7 @@ def make_engine(settings: Settings) -> Engine:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **json_options)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "checkin", _end_failed_commit)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -57,6 +58,14 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.execute(f"PRAGMA wal_autocheckpoint={40 * 2**20 // SQLITE_PAGE_SIZE}")
     cur.close()
+
+
+def _end_failed_commit(dbapi_conn, _record) -> None:
+    # A COMMIT that SQLite refuses (a deferred foreign key, SQLITE_BUSY) leaves the
+    # transaction open, while SQLAlchemy counts it as ended and skips the pool's rollback:
+    # the next user of the connection would inherit the failed transaction.
+    if dbapi_conn is not None and dbapi_conn.in_transaction:
+        dbapi_conn.rollback()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from paperfeed.config import Settings, load_settings
 from paperfeed.db import Database, open_database
-from paperfeed.web import errors
+from paperfeed.web import deps, errors
 from paperfeed.web.listing import VersionedCache
 from paperfeed.web.render import install_filters
 
@@ -45,6 +45,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     app = FastAPI(
         title="paperfeed", version="0.1.0", lifespan=lifespan, docs_url=None,
+        dependencies=[deps.COMMIT_BEFORE_RESPONSE],  # acknowledge only what is committed
         description="Daily papers, search and feeds. The JSON API under /api mirrors Hugging Face's "
                     "Daily Papers API, so its clients work against a paperfeed instance.",
     )
