@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     digest_ip_limit: int = 10  # subscribe requests per IP per 10 minutes
     digest_unsubscribe_email: str | None = None  # mailto: in List-Unsubscribe; default: mail_from's address
 
+    # operations (issue #11)
+    database_connect_wait_seconds: float = 30.0  # `serve` retries an unreachable database this long at start
+
     config_file: Path | None = None
 
     @classmethod

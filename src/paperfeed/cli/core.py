@@ -161,6 +161,7 @@ def serve(app: AppContext, host: str, port: int, workers: int) -> None:
 
     from paperfeed.web.app import create_app
 
+    _wait_for_database(app)
     app.db  # migrate before serving
     if workers > 1:
         import os
@@ -171,6 +172,18 @@ def serve(app: AppContext, host: str, port: int, workers: int) -> None:
                     log_level="warning")
         return
     uvicorn.run(create_app(app.settings), host=host, port=port, log_level="warning")
+
+
+def _wait_for_database(app: AppContext) -> None:
+    """A database that is still starting (or restarting) gets database_connect_wait_seconds;
+    then one line and exit 1, not a traceback."""
+    from paperfeed.db import DatabaseUnreachable, wait_for_database
+
+    try:
+        wait_for_database(app.settings, app.settings.database_connect_wait_seconds,
+                          report=lambda line: click.echo(line, err=True))
+    except DatabaseUnreachable as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group()
