@@ -92,4 +92,7 @@ def _install_docs(app: FastAPI) -> None:
 
 def app_from_environment() -> FastAPI:
     """For ``uvicorn --factory`` with several workers: settings from the environment."""
+    from paperfeed.web.supervision import die_with_supervisor
+
+    die_with_supervisor()
     return create_app(load_settings())
