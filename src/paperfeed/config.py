@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     comment_limit: int = 10  # comments per user per comment_limit_window_seconds
     comment_limit_window_seconds: int = 600
 
+    # operations (issue #11)
+    database_connect_wait_seconds: float = 30.0  # `serve` retries an unreachable database this long at start
+
     config_file: Path | None = None
 
     @field_validator("trusted_proxies", mode="before")

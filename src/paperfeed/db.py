@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from paperfeed.config import Settings
@@ -25,10 +28,57 @@ def make_engine(settings: Settings) -> Engine:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **json_options)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "checkin", _end_failed_commit)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **json_options)
+    # Without a connect timeout, a request waits out the kernel's (minutes) for a database
+    # host that has gone away; with one it fails fast and answers 503.
+    connect_args = {} if "connect_timeout" in url else {"connect_timeout": PG_CONNECT_TIMEOUT}
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args,
+                         **json_options)
+
+
+PG_CONNECT_TIMEOUT = 10
+STARTUP_RETRY_PAUSE = 2.0
+
+
+class DatabaseUnreachable(Exception):
+    pass
+
+
+def wait_for_database(settings: Settings, wait_seconds: float, report: Callable[[str], None],
+                      sleep: Callable[[float], None] = time.sleep,
+                      clock: Callable[[], float] = time.monotonic) -> None:
+    """Returns once the database accepts a connection; retries for ``wait_seconds``, reporting
+    each failed attempt in one line, then raises DatabaseUnreachable (one line, no traceback)."""
+    engine = make_engine(settings)
+    deadline = clock() + wait_seconds
+    try:
+        for attempt in itertools.count(1):
+            try:
+                with engine.connect():
+                    return
+            except DBAPIError as exc:
+                reason = first_line(exc.orig or exc)
+            left = deadline - clock()
+            if left <= 0:
+                raise DatabaseUnreachable(f"cannot reach the database at {safe_url(settings)} "
+                                          f"(tried {attempt} times over {wait_seconds:g} s): {reason}")
+            pause = min(STARTUP_RETRY_PAUSE, left)
+            report(f"database not reachable (attempt {attempt}: {reason}); retrying in {pause:.1f} s")
+            sleep(pause)
+    finally:
+        engine.dispose()
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def safe_url(settings: Settings) -> str:
+    return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
 
 
 def json_dumps(value) -> str:
@@ -57,6 +107,14 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.execute(f"PRAGMA wal_autocheckpoint={40 * 2**20 // SQLITE_PAGE_SIZE}")
     cur.close()
+
+
+def _end_failed_commit(dbapi_conn, _record) -> None:
+    # A COMMIT that SQLite refuses (a deferred foreign key, SQLITE_BUSY) leaves the
+    # transaction open, while SQLAlchemy counts it as ended and skips the pool's rollback:
+    # the next user of the connection would inherit the failed transaction.
+    if dbapi_conn is not None and dbapi_conn.in_transaction:
+        dbapi_conn.rollback()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -163,12 +163,16 @@ def serve(app: AppContext, host: str, port: int, workers: int) -> None:
 
     from paperfeed.web.app import create_app
 
+    _wait_for_database(app)
     app.db  # migrate before serving
     if workers > 1:
         import os
 
+        from paperfeed.web.supervision import mark_as_supervisor
+
         if app.config_file:
             os.environ["PAPERFEED_CONFIG"] = str(app.config_file)
+        mark_as_supervisor()  # workers stop when this process dies, even by kill -9
         uvicorn.run("paperfeed.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
                     log_level="warning", **proxy_options(app.settings))
         return
@@ -182,6 +186,18 @@ def proxy_options(settings) -> dict:
     if not trusted:
         return {"proxy_headers": False}
     return {"proxy_headers": True, "forwarded_allow_ips": trusted}
+
+
+def _wait_for_database(app: AppContext) -> None:
+    """A database that is still starting (or restarting) gets database_connect_wait_seconds;
+    then one line and exit 1, not a traceback."""
+    from paperfeed.db import DatabaseUnreachable, wait_for_database
+
+    try:
+        wait_for_database(app.settings, app.settings.database_connect_wait_seconds,
+                          report=lambda line: click.echo(line, err=True))
+    except DatabaseUnreachable as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group()

@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from paperfeed.config import Settings, load_settings
 from paperfeed.db import Database, open_database
-from paperfeed.web import errors
+from paperfeed.web import deps, errors
 from paperfeed.web.bodylimit import BodyLimitMiddleware
 from paperfeed.web.headers import SecurityHeadersMiddleware
 from paperfeed.web.proxies import TrustedProxyMiddleware
@@ -49,6 +49,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     app = FastAPI(
         title="paperfeed", version="0.1.0", lifespan=lifespan, docs_url=None,
+        dependencies=[deps.COMMIT_BEFORE_RESPONSE],  # acknowledge only what is committed
         description="Daily papers, search and feeds. The JSON API under /api mirrors Hugging Face's "
                     "Daily Papers API, so its clients work against a paperfeed instance.",
     )
@@ -121,4 +122,7 @@ SWAGGER_PAGE = """<!doctype html>
 
 def app_from_environment() -> FastAPI:
     """For ``uvicorn --factory`` with several workers: settings from the environment."""
+    from paperfeed.web.supervision import die_with_supervisor
+
+    die_with_supervisor()
     return create_app(load_settings())

@@ -3,15 +3,40 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+REQUEST_SESSION = "db_session"
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.db.session() as session:
+    """The request's unit of work, committed by ``commit_before_response``.
+
+    A yield dependency's exit code runs after the response has been sent (FastAPI's
+    "request" scope), too late to turn a failed commit into an error; here it only closes
+    the session, rolling back whatever a failed route left behind.
+    """
+    with request.app.state.db.sessions() as session:
+        request.state._state[REQUEST_SESSION] = session
         yield session
+
+
+async def commit_before_response(request: Request) -> AsyncIterator[None]:
+    """Commits the request's session once the route has returned, before its response is
+    sent: a client acting on the response (following the sign-in redirect, say) finds the
+    write, and a commit that fails raises, so the client gets a 5xx instead of a success."""
+    yield
+    session: Session | None = request.state._state.get(REQUEST_SESSION)
+    if session is not None and session.in_transaction():
+        await run_in_threadpool(session.commit)
+
+
+# Function scope: its exit runs before the response goes out. Installed on the app, so
+# every route commits this way without saying so.
+COMMIT_BEFORE_RESPONSE = Depends(commit_before_response, scope="function")
 
 
 def templates(request: Request):

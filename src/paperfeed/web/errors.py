@@ -1,6 +1,7 @@
 """Errors: JSON ``{"error": message}`` under /api, a friendly HTML page elsewhere.
 
-Never a traceback: unexpected errors are logged here and answered with a plain 500.
+Never a traceback: unexpected errors are logged here and answered with a plain 500; a
+database that cannot be reached (or is out of space, or busy) is a 503 with Retry-After.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from paperfeed.rank.search import SearchError
@@ -19,7 +21,11 @@ from paperfeed.web.periods import BadPeriod
 log = logging.getLogger(__name__)
 
 TITLES = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 422: "Invalid parameters",
-          500: "Something went wrong"}
+          500: "Something went wrong", 503: "Temporarily unavailable"}
+RETRY_AFTER_SECONDS = 30
+# Errors that say the database cannot serve now, not that the request or the code is wrong.
+PG_UNAVAILABLE_STATES = ("08", "53", "57P")  # connection exception, out of resources, shutting down
+SQLITE_UNAVAILABLE_CODES = {5, 6, 10, 13, 14}  # busy, locked, I/O error, disk full, cannot open
 
 
 def is_api(request: Request) -> bool:
@@ -34,6 +40,31 @@ def error_response(request: Request, status: int, message: str, headers: dict | 
         request, "error.html", {"status": status, "title": TITLES.get(status, "Error"), "message": message},
         status_code=status, headers=headers,
     )
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, (sa_exc.DisconnectionError, sa_exc.TimeoutError)):  # TimeoutError: pool exhausted
+        return True
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, sa_exc.OperationalError) and _unavailable_driver_error(exc.orig)
+
+
+def _unavailable_driver_error(orig: BaseException | None) -> bool:
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in SQLITE_UNAVAILABLE_CODES  # extended codes keep the primary one in the low byte
+    state = getattr(orig, "sqlstate", None)
+    # psycopg gives no SQLSTATE when it never reached a server (refused, timed out, reset)
+    return state is None or state.startswith(PG_UNAVAILABLE_STATES)
+
+
+def unavailable_response(request: Request, exc: BaseException):
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                str(getattr(exc, "orig", None) or exc).strip().splitlines()[0])
+    request.state.user = None  # the page header must not look the visitor up in that database
+    return error_response(request, 503, "The database is not reachable right now; please try again shortly.",
+                          {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -69,7 +100,17 @@ def install(app: FastAPI) -> None:
     async def out_of_range(request: Request, exc: PageOutOfRange):
         return error_response(request, 404, str(exc))
 
+    @app.exception_handler(sa_exc.SQLAlchemyError)
+    async def database_error(request: Request, exc: sa_exc.SQLAlchemyError):
+        # Answered here, not by ``unexpected``: that one re-raises, and an outage would log a
+        # traceback per request. Any other database error is a bug: on to ``unexpected``.
+        if not database_unavailable(exc):
+            raise exc
+        return unavailable_response(request, exc)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
+        if database_unavailable(exc):  # raised outside the routes, e.g. in a middleware
+            return unavailable_response(request, exc)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(request, 500, "The server hit an unexpected error; it has been logged.")
