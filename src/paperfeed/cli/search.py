@@ -33,8 +33,12 @@ def search_cmd(app: AppContext, query: str, limit: int, offset: int, mode: str, 
     QUERY may contain "exact phrases", author:name, author:"Full Name" and cat:cs.LG;
     the other words are ranked by BM25 (keyword), by meaning (semantic) or both (hybrid).
     """
+    from paperfeed.index.sync import keyword_root, sync_keyword, writer_lock
     from paperfeed.rank.search import SearchError, search
 
+    with writer_lock(app.settings, wait=False) as free:  # no server on this data dir keeps it current
+        if free:
+            sync_keyword(app.db, keyword_root(app.settings))
     try:
         results = search(app.db, query, limit=limit, offset=offset, mode=mode, category=category,
                           since=since.date() if since else None, until=until.date() if until else None)
