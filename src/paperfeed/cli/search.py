@@ -70,15 +70,21 @@ def index() -> None:
 
 
 @index.command()
+@click.option("--keyword-only", is_flag=True, help="Rebuild the keyword index only (seconds); embed nothing.")
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: when on a terminal).")
 @pass_app
-def build(app: AppContext, progress: bool | None) -> None:
-    """Rebuild the keyword index and embed every paper not yet embedded; blocks until done."""
+def build(app: AppContext, keyword_only: bool, progress: bool | None) -> None:
+    """Rebuild the keyword index and the vector snapshot from the database, then embed the
+    papers that have no stored vector; stored vectors are never computed again."""
     from paperfeed.index.sync import rebuild_keyword, sync_index
 
     report = rebuild_keyword(app.db, app.settings)
     click.echo(f"keyword index: {report.indexed} papers")
-    sync_index(app.db, app.settings)
+    if keyword_only:
+        return
+    vectors = sync_index(app.db, app.settings).vectors
+    if vectors is not None:
+        click.echo(f"vector snapshot: {vectors} stored vectors")
     _embed(app, None, progress)
 
 
