@@ -8,7 +8,7 @@ from sqlalchemy import delete
 from paperfeed.index.query import parse_query
 from paperfeed.index.sync import sync_index
 from paperfeed.models import Paper
-from paperfeed.rank.search import SearchError, search, similar
+from paperfeed.rank.search import BEHIND_NOTICE, DEGRADED_NOTICE, SearchError, search, similar
 from paperfeed.store.papers import mark_withdrawn
 from search_support import import_papers, paper
 
@@ -140,20 +140,37 @@ def test_sync_is_incremental(loaded, tmp_path):
     assert sync_index(loaded, loaded.settings).indexed == 0
 
 
-def test_papers_written_by_any_path_are_searchable_at_once(loaded):
+def test_papers_written_by_any_path_are_found_after_one_sync_pass(loaded):
+    from paperfeed.index.syncloop import SyncLoop
     from paperfeed.ingest.record import PaperRecord
     from paperfeed.store.papers import upsert_records
 
+    loop = SyncLoop(loaded, loaded.settings)
+    loop.run_once()
     with loaded.session() as session:  # no import command, no explicit sync
         upsert_records(session, [PaperRecord(id="2501.00077", title="Capybara dynamics", abstract="", source="api")])
-    assert ids(search(loaded, "capybara", mode="keyword")) == ["2501.00077"]
+    behind = search(loaded, "capybara", mode="keyword")  # a search never writes the index
+    assert ids(behind) == [] and behind.notice == BEHIND_NOTICE
+    assert loop.run_once().indexed == 1
+    found = search(loaded, "capybara", mode="keyword")
+    assert ids(found) == ["2501.00077"] and found.notice is None
+    assert loop.run_once() is None  # nothing changed: one look at the sequence, nothing written
 
 
 def test_index_from_an_older_schema_is_rebuilt(sqlite_db, tmp_path):
+    from paperfeed.index.generations import write_manifest
     from paperfeed.index.sync import keyword_dir
     from paperfeed.rank.search import forget_engines
 
     import_papers(sqlite_db, tmp_path, PAPERS)
-    (keyword_dir(sqlite_db.settings) / "paperfeed-schema").write_text("0")
+    old = keyword_dir(sqlite_db.settings)
+    (old / "paperfeed-schema").unlink()  # a hard link shared with no one else now, but be safe
+    (old / "paperfeed-schema").write_text("0")
+    write_manifest(old)
     forget_engines()
-    assert ids(search(sqlite_db, "quokka", mode="keyword"))[0] == "2501.00001"
+    degraded = search(sqlite_db, "quokka", mode="keyword")  # answered from the database meanwhile
+    assert ids(degraded)[0] == "2501.00001" and degraded.notice == DEGRADED_NOTICE
+    assert sync_index(sqlite_db, sqlite_db.settings).rebuilt
+    assert keyword_dir(sqlite_db.settings) != old
+    found = search(sqlite_db, "quokka", mode="keyword")
+    assert ids(found)[0] == "2501.00001" and found.notice is None

@@ -11,6 +11,7 @@ from itertools import islice
 import orjson
 
 from paperfeed.db import Database
+from paperfeed.index.sync import sync_index
 from paperfeed.ingest.hf import parse_hf_items
 from paperfeed.ingest.record import Author, EntryRecord, PaperRecord
 from paperfeed.ingest.snapshot import parse_snapshot_object
@@ -60,6 +61,7 @@ def load_demo(db: Database, lines: int = 700) -> None:
         upsert_records(session, listing_records(lines))
         upsert_records(session, hf_records())
         upsert_records(session, special_records())
+    sync_index(db, db.settings)  # what the server's sync loop does within a second
 
 
 def make_app(settings, db):

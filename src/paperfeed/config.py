@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     embed_in_background: bool = True  # the serve worker embeds new papers
     embedding_device: str = "auto"  # auto | cpu | cuda
     embedding_threads: int = 1  # torch CPU threads; 1 keeps queries fast on shared cores (0 = torch default)
+    index_sync_in_background: bool = True  # `serve` runs the sync loop that keeps this node's indexes current
+    index_sync_seconds: float = 1.0  # how often the sync loop looks at the change sequence
+    vector_refresh_seconds: float = 30.0  # at most this often a new vector snapshot (it reads every vector)
+    embed_lease_seconds: int = 600  # an embedder's claim on a chunk; a killed embedder's claim expires
 
     # mail
     smtp_host: str = "127.0.0.1"

@@ -33,8 +33,12 @@ def search_cmd(app: AppContext, query: str, limit: int, offset: int, mode: str, 
     QUERY may contain "exact phrases", author:name, author:"Full Name" and cat:cs.LG;
     the other words are ranked by BM25 (keyword), by meaning (semantic) or both (hybrid).
     """
+    from paperfeed.index.sync import keyword_root, sync_keyword, writer_lock
     from paperfeed.rank.search import SearchError, search
 
+    with writer_lock(app.settings, wait=False) as free:  # no server on this data dir keeps it current
+        if free:
+            sync_keyword(app.db, keyword_root(app.settings))
     try:
         results = search(app.db, query, limit=limit, offset=offset, mode=mode, category=category,
                           since=since.date() if since else None, until=until.date() if until else None)
@@ -66,15 +70,21 @@ def index() -> None:
 
 
 @index.command()
+@click.option("--keyword-only", is_flag=True, help="Rebuild the keyword index only (seconds); embed nothing.")
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: when on a terminal).")
 @pass_app
-def build(app: AppContext, progress: bool | None) -> None:
-    """Rebuild the keyword index and embed every paper not yet embedded; blocks until done."""
+def build(app: AppContext, keyword_only: bool, progress: bool | None) -> None:
+    """Rebuild the keyword index and the vector snapshot from the database, then embed the
+    papers that have no stored vector; stored vectors are never computed again."""
     from paperfeed.index.sync import rebuild_keyword, sync_index
 
     report = rebuild_keyword(app.db, app.settings)
     click.echo(f"keyword index: {report.indexed} papers")
-    sync_index(app.db, app.settings)
+    if keyword_only:
+        return
+    vectors = sync_index(app.db, app.settings).vectors
+    if vectors is not None:
+        click.echo(f"vector snapshot: {vectors} stored vectors")
     _embed(app, None, progress)
 
 

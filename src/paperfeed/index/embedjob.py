@@ -4,10 +4,14 @@ Resumable by construction: each chunk commits its vectors, and the next run asks
 database again what is missing. Newest papers first, because they are the ones people
 search for. A paper whose text is unchanged (only comments or versions moved) keeps its
 vector without re-embedding.
+
+Work is claimed in the database (index/claims.py), so embedders on several nodes share
+it and compute each paper once; the model runs outside any transaction.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from contextlib import nullcontext
@@ -17,14 +21,17 @@ import numpy as np
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
 from rich.text import Text
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import delete, func, insert, or_, select, update
 
 from paperfeed.config import Settings
 from paperfeed.db import Database
+from paperfeed.index.claims import DEFAULT_LEASE, claim_papers, new_owner, release_claims
 from paperfeed.index.embed import Embedder, get_embedder, paper_text, text_hash
 from paperfeed.index.passages import pack, passage_texts
 from paperfeed.models import Paper, PaperEmbedding, utcnow
+from paperfeed.store.changes import bump
 
+log = logging.getLogger(__name__)
 CHUNK = 256
 
 
@@ -53,34 +60,38 @@ def count_missing(db: Database, model: str) -> int:
                               .where(*_missing_filter(model))) or 0
 
 
-def _next_chunk(session, model: str, size: int):
-    return session.execute(
-        select(Paper.pk, Paper.title, Paper.abstract, Paper.content_hash, PaperEmbedding.text_hash,
-               PaperEmbedding.model)
-        .outerjoin(PaperEmbedding, PaperEmbedding.paper_pk == Paper.pk)
-        .where(*_missing_filter(model)).order_by(Paper.pk.desc()).limit(size)
-    ).all()
+def missing_papers(model: str):
+    """The columns a chunk needs, of papers without a current embedding."""
+    return (select(Paper.pk, Paper.title, Paper.abstract, Paper.content_hash, PaperEmbedding.text_hash,
+                   PaperEmbedding.model)
+            .outerjoin(PaperEmbedding, PaperEmbedding.paper_pk == Paper.pk).where(*_missing_filter(model)))
 
 
-def embed_chunk(db: Database, embedder: Embedder, size: int = CHUNK) -> tuple[int, int]:
-    """Embed one chunk of missing papers and commit it; returns (embedded, reused)."""
+def embed_chunk(db: Database, embedder: Embedder, size: int = CHUNK, owner: str | None = None,
+                lease: int = DEFAULT_LEASE) -> tuple[int, int]:
+    """Claim a chunk of missing papers, embed it and commit it; returns (embedded, reused).
+
+    (0, 0) when nothing is left that another embedder has not claimed.
+    """
+    owner = owner or new_owner()
+    rows = claim_papers(db, missing_papers(embedder.name), owner, size, lease)
+    if not rows:
+        return 0, 0
+    texts = [paper_text(r.title, r.abstract) for r in rows]
+    hashes = [text_hash(t) for t in texts]
+    todo = [i for i, r in enumerate(rows) if r.text_hash != hashes[i] or r.model != embedder.name]
+    blobs = dict(zip(todo, encode_papers(embedder, [(texts[i], rows[i].title, rows[i].abstract) for i in todo])))
+    new_rows = []
+    for i, r in enumerate(rows):
+        row = {"paper_pk": r.pk, "model": embedder.name, "content_hash": r.content_hash,
+               "text_hash": hashes[i], "embedded_at": utcnow()}
+        new_rows.append({**row, "dim": embedder.dim, "vector": blobs[i]} if i in blobs else row)
     with db.session() as session:
-        rows = _next_chunk(session, embedder.name, size)
-        if not rows:
-            return 0, 0
-        texts = [paper_text(r.title, r.abstract) for r in rows]
-        hashes = [text_hash(t) for t in texts]
-        todo = [i for i, r in enumerate(rows) if r.text_hash != hashes[i] or r.model != embedder.name]
-        blobs = dict(zip(todo, encode_papers(embedder, [(texts[i], rows[i].title, rows[i].abstract) for i in todo])))
-        new_rows = []
-        for i, r in enumerate(rows):
-            row = {"paper_pk": r.pk, "model": embedder.name, "content_hash": r.content_hash,
-                   "text_hash": hashes[i], "embedded_at": utcnow()}
-            if i in blobs:
-                new_rows.append({**row, "dim": embedder.dim, "vector": blobs[i]})
-            else:
-                new_rows.append(row)
-        _store(session, new_rows)
+        # Only what is still ours: a claim that expired while the model ran may be another's now.
+        mine = release_claims(session, owner, [r.pk for r in rows])
+        _store(session, [r for r in new_rows if r["paper_pk"] in mine])
+    log.info("embedded %d papers (model calls), %d with unchanged text, as %s", len(todo), len(rows) - len(todo),
+             owner)
     return len(todo), len(rows) - len(todo)
 
 
@@ -101,14 +112,18 @@ def encode_papers(embedder: Embedder, papers: list[tuple[str, str, str | None]])
 
 
 def _store(session, rows: list[dict]) -> None:
+    if not rows:
+        return
+    seq = bump(session)  # replicas load new vectors by this number
+    rows = [{**r, "change_seq": seq} for r in rows]
     fresh = [r for r in rows if "vector" in r]
     kept = [r for r in rows if "vector" not in r]
     if fresh:
         session.execute(delete(PaperEmbedding).where(PaperEmbedding.paper_pk.in_([r["paper_pk"] for r in fresh])))
         session.execute(insert(PaperEmbedding), fresh)
     for r in kept:  # same text: only the paper's hash moved on
-        session.query(PaperEmbedding).filter_by(paper_pk=r["paper_pk"]).update(
-            {"content_hash": r["content_hash"], "embedded_at": r["embedded_at"]})
+        session.execute(update(PaperEmbedding).where(PaperEmbedding.paper_pk == r["paper_pk"]).values(
+            content_hash=r["content_hash"], embedded_at=r["embedded_at"], change_seq=r["change_seq"]))
 
 
 def embed_missing(db: Database, settings: Settings, *, limit: int | None = None, progress: bool = False,
@@ -125,13 +140,14 @@ def embed_missing(db: Database, settings: Settings, *, limit: int | None = None,
     total = count_missing(db, embedder.name)
     goal = min(total, limit) if limit is not None else total
     report = EmbedReport()
+    owner = new_owner()
     started = last_refresh = time.monotonic()
     bar = _progress() if progress and goal else None
     with bar or nullcontext():
         task = bar.add_task("embedding", total=goal) if bar else None
         while report.embedded + report.reused < goal and not (stop and stop.is_set()):
             size = min(CHUNK, goal - report.embedded - report.reused)
-            done, reused = embed_chunk(db, embedder, size)
+            done, reused = embed_chunk(db, embedder, size, owner=owner, lease=settings.embed_lease_seconds)
             if done + reused == 0:
                 break
             report.embedded += done

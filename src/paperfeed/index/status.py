@@ -8,8 +8,8 @@ from paperfeed.config import Settings
 from paperfeed.db import Database
 from paperfeed.index.embed import MODEL_NAME
 from paperfeed.index.embedjob import count_missing
-from paperfeed.index.keyword import KeywordIndex
-from paperfeed.index.sync import keyword_dir, vector_dir
+from paperfeed.index.engine import engine_for
+from paperfeed.index.sync import vector_dir
 from paperfeed.index.vectors import EXACT_MAX, read_meta
 from paperfeed.models import Paper
 
@@ -18,12 +18,12 @@ def index_status(db: Database, settings: Settings) -> dict:
     with db.session() as session:
         papers = session.scalar(select(func.count()).select_from(Paper).where(Paper.withdrawn.is_(False))) or 0
     missing = count_missing(db, MODEL_NAME)
-    kw = KeywordIndex(keyword_dir(settings))
+    kw = engine_for(settings).keyword()  # None while missing or damaged
     vector_docs = read_meta(vector_dir(settings)).get("count", 0)
     return {
         "papers": papers,
-        "keyword_docs": kw.num_docs,
-        "keyword_bytes": kw.size_bytes(),
+        "keyword_docs": kw.num_docs if kw else 0,
+        "keyword_bytes": kw.size_bytes() if kw else 0,
         "embedded": papers - missing,
         "missing": missing,
         "embedded_pct": 100.0 * (papers - missing) / papers if papers else 100.0,

@@ -1,20 +1,25 @@
-"""Keep the indexes in step with the database.
+"""Keep a node's indexes in step with the database, by the change sequence.
 
-The keyword index follows ``Paper.changed_at`` from a watermark stored next to it, so an
-import costs only the papers it touched; withdrawn papers leave the index, and papers
-deleted outright are found by comparing pk sets when the counts disagree. Embeddings are
-stored in the database (``paper_embedding``) and the vector snapshot is rebuilt from
-them when they change. One writer at a time: every write holds ``index/write.lock``.
+The keyword index follows ``Paper.change_seq`` (store/changes.py): each generation
+records the sequence it has applied, and a sync applies the papers above it, so an
+import costs only the papers it touched and no clock is trusted. Withdrawn papers leave
+the index; papers deleted outright are found by comparing pk sets when the counts
+disagree. Every sync writes a new generation beside the live one and swaps it in
+(index/generations.py). Embeddings live in the database (``paper_embedding``), and the
+vector snapshot is rebuilt from them, never re-embedded, when they change. One writer
+per data dir at a time: every write holds ``index/write.lock``.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
+import time
 from contextlib import contextmanager
+from itertools import chain
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterator
 
@@ -23,18 +28,18 @@ from sqlalchemy import func, select
 
 from paperfeed.config import Settings
 from paperfeed.db import Database
-from paperfeed.index.keyword import KeywordDoc, KeywordIndex, day_number
+from paperfeed.index import generations
+from paperfeed.index.keyword import SCHEMA_VERSION, KeywordDoc, KeywordIndex, day_number
 from paperfeed.index.passages import unpack
 from paperfeed.index.vectors import VectorSnapshot, read_meta, write_snapshot
 from paperfeed.models import Paper, PaperEmbedding
+from paperfeed.store.changes import current as current_seq
 
-# Rows committed by a transaction that started before the last sync can carry an older
-# changed_at than the watermark; re-reading a margin makes sure they are not missed.
-WATERMARK_MARGIN = timedelta(seconds=60)
+log = logging.getLogger(__name__)
 BATCH = 2000
 _STATE = "paperfeed-state.json"
 _PKS = "paperfeed-pks.npy"
-_WATERMARK = "paperfeed-watermark"  # the state's watermark alone, read on every search
+_SCHEMA = "paperfeed-schema"
 
 
 @dataclass
@@ -42,10 +47,20 @@ class SyncReport:
     indexed: int = 0
     removed: int = 0
     vectors: int | None = None  # set when the vector snapshot was rebuilt
+    rebuilt: bool = False  # a damaged or missing keyword index was built from scratch
 
 
-def keyword_dir(settings: Settings) -> Path:
-    return settings.index_dir() / "keyword"
+def keyword_root(settings: Settings) -> Path:
+    path = settings.index_dir() / "keyword"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def keyword_dir(settings: Settings) -> Path | None:
+    """The live keyword generation, or None before the first sync."""
+    root = keyword_root(settings)
+    name = generations.current(root)
+    return root / name if name else None
 
 
 def vector_dir(settings: Settings) -> Path:
@@ -54,7 +69,7 @@ def vector_dir(settings: Settings) -> Path:
 
 @contextmanager
 def writer_lock(settings: Settings, wait: bool = True) -> Iterator[bool]:
-    """Serialise index writers across processes (importer, worker, CLI, web workers).
+    """Serialise index writers across processes (importer, sync loops, CLI).
 
     Yields whether the lock is held: with ``wait=False`` a busy lock yields False at once.
     """
@@ -71,95 +86,112 @@ def writer_lock(settings: Settings, wait: bool = True) -> Iterator[bool]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def catch_up(db: Database, settings: Settings) -> bool:
-    """Sync if the database has changes newer than the index, unless another process is
-    writing right now (then its sync will bring them). One indexed query when current."""
-    with db.session() as session:
-        latest = session.scalar(select(func.max(Paper.changed_at)))
-    if latest is None or latest.isoformat() <= keyword_watermark(settings):
-        return False
-    with writer_lock(settings, wait=False) as locked:
-        if locked:
-            _sync_keyword(db, keyword_dir(settings))
-            _refresh_vectors(db, vector_dir(settings))
-        return locked
-
-
-def keyword_watermark(settings: Settings) -> str:
-    try:
-        return (keyword_dir(settings) / _WATERMARK).read_text()
-    except FileNotFoundError:
-        return ""
-
-
-def sync_index(db: Database, settings: Settings) -> SyncReport:
+def sync_index(db: Database, settings: Settings, *, vector_interval: float = 0.0) -> SyncReport:
     """Bring the keyword index and vector snapshot up to date with the database."""
     with writer_lock(settings):
-        report = _sync_keyword(db, keyword_dir(settings))
-        report.vectors = _refresh_vectors(db, vector_dir(settings))
+        return sync_locked(db, settings, vector_interval)
+
+
+def sync_locked(db: Database, settings: Settings, vector_interval: float = 0.0) -> SyncReport:
+    report = sync_keyword(db, keyword_root(settings))
+    report.vectors = refresh_vectors(db, vector_dir(settings), vector_interval)
     return report
 
 
 def rebuild_keyword(db: Database, settings: Settings) -> SyncReport:
-    """Drop the keyword index and build it again from the database."""
+    """Build the keyword index again from the database, beside the live one, and swap it in."""
     with writer_lock(settings):
-        path = keyword_dir(settings)
-        if path.exists():
-            for f in path.iterdir():
-                f.unlink()
-        return _sync_keyword(db, path)
+        return sync_keyword(db, keyword_root(settings), full=True)
+
+
+def keyword_seq(folder: Path | None) -> int:
+    """The change sequence a keyword generation has applied (-1: none)."""
+    return _read_state(folder).get("seq", -1) if folder else -1
 
 
 # --- keyword ---
 
-def _sync_keyword(db: Database, path: Path) -> SyncReport:
-    index = KeywordIndex(path)
-    state = _read_state(path)
-    since = datetime.fromisoformat(state["watermark"]) - WATERMARK_MARGIN if state.get("watermark") else None
-    indexed = set(np.load(path / _PKS).tolist()) if (path / _PKS).exists() else set()
-    # rows inside the margin that were indexed at this very version need no second pass
-    seen: dict[str, str] = state.get("recent", {})
-    report = SyncReport()
-    versions: dict[int, str] = {}
-    writer = index.writer()
+def sync_keyword(db: Database, root: Path, full: bool = False) -> SyncReport:
+    """Apply the papers changed since the live generation as a new one (caller holds the lock)."""
+    live = _usable_generation(db, root)
+    if full:
+        live = None
+    state = _read_state(live)
+    indexed = set(np.load(live / _PKS).tolist()) if live and (live / _PKS).exists() else set()
     with db.session() as session:
-        for rows in _changed_rows(session, since):
-            fresh = [r for r in rows if seen.get(str(r.pk)) != r.changed_at.isoformat()]
-            live = [r for r in fresh if not r.withdrawn]
-            gone = [r.pk for r in fresh if r.withdrawn]
-            index.replace(writer, [_keyword_doc(r) for r in live])
-            index.delete(writer, gone)
-            indexed.update(r.pk for r in live)
-            indexed.difference_update(gone)
-            report.indexed += len(live)
-            report.removed += len(gone)
-            versions.update((r.pk, r.changed_at.isoformat()) for r in rows)
-        live_pks = _deleted_outright(session, indexed)
-    if live_pks is not None:
-        deleted = indexed - live_pks
+        # Read before the papers: every number up to it is committed (store/changes.py).
+        seq = current_seq(session)
+        since = state.get("seq") if live else None
+        if live and since == seq:
+            return SyncReport()
+        deleted = _deleted_outright(session, indexed) if live else None
+        changed = _changed_rows(session, since)
+        first = next(changed, None)
+        if live and first is None and deleted is None:
+            return SyncReport()  # the counter moved for votes or comments only
+        target = root / generations.next_name(root, "k")
+        generations.copy_generation(live, target)
+        batches = chain([first], changed) if first is not None else iter(())
+        report = _apply(KeywordIndex(target), indexed, batches, deleted)
+    report.rebuilt = live is None
+    _write_state(target, {"seq": seq}, indexed)
+    generations.write_manifest(target, seq=seq)
+    generations.publish(root, target.name)
+    return report
+
+
+def _usable_generation(db: Database, root: Path) -> Path | None:
+    """The live generation if its files check out; a damaged one is set aside."""
+    name = generations.current(root)
+    if name is None:
+        return None
+    folder = root / name
+    check = generations.verify(folder)
+    if check.ok and _schema_of(folder) == SCHEMA_VERSION:
+        return folder
+    if not check.ok:
+        with db.session() as session:
+            seq = current_seq(session)
+        aside = generations.set_aside(root, name, seq)
+        log.error("keyword index %s is damaged (%s); set aside as %s, rebuilding from the database",
+                  name, check.problem, aside.name)
+    return None
+
+
+def _schema_of(folder: Path) -> str:
+    try:
+        return (folder / _SCHEMA).read_text()
+    except FileNotFoundError:
+        return ""
+
+
+def _apply(index: KeywordIndex, indexed: set[int], batches, deleted: set[int] | None) -> SyncReport:
+    report = SyncReport()
+    writer = index.writer()
+    for rows in batches:
+        live = [r for r in rows if not r.withdrawn]
+        gone = [r.pk for r in rows if r.withdrawn]
+        index.replace(writer, [_keyword_doc(r) for r in live])
+        index.delete(writer, gone)
+        indexed.update(r.pk for r in live)
+        indexed.difference_update(gone)
+        report.indexed += len(live)
+        report.removed += len(gone)
+    deleted = (deleted or set()) & indexed  # a withdrawn paper may have left already
+    if deleted:
         index.delete(writer, deleted)
         indexed -= deleted
         report.removed += len(deleted)
     index.commit(writer)
-    _write_state(path, _next_state(state, versions), indexed)
     return report
 
 
-def _next_state(state: dict, versions: dict[int, str]) -> dict:
-    if not versions:
-        return state
-    watermark = max(max(versions.values()), state.get("watermark") or "")
-    floor = (datetime.fromisoformat(watermark) - WATERMARK_MARGIN).isoformat()
-    recent = {str(pk): v for pk, v in versions.items() if v >= floor}
-    return {"watermark": watermark, "recent": recent}
-
-
-def _changed_rows(session, since: datetime | None):
+def _changed_rows(session, since: int | None):
     stmt = (select(Paper.pk, Paper.title, Paper.abstract, Paper.authors, Paper.categories, Paper.submitted_at,
-                   Paper.announced_on, Paper.withdrawn, Paper.changed_at)
-            .order_by(Paper.changed_at, Paper.pk).execution_options(yield_per=BATCH))
+                   Paper.announced_on, Paper.withdrawn)
+            .order_by(Paper.change_seq, Paper.pk).execution_options(yield_per=BATCH))
     if since is not None:
-        stmt = stmt.where(Paper.changed_at >= since)
+        stmt = stmt.where(Paper.change_seq > since)
     yield from session.execute(stmt).partitions(BATCH)
 
 
@@ -170,28 +202,29 @@ def _keyword_doc(row) -> KeywordDoc:
 
 
 def _deleted_outright(session, indexed: set[int]) -> set[int] | None:
-    """The live pk set when papers were deleted from the database, else None (cheap check)."""
+    """Indexed pks whose papers were deleted from the database, or None (a cheap count first)."""
     live_count = session.scalar(select(func.count()).select_from(Paper).where(Paper.withdrawn.is_(False)))
     if live_count == len(indexed):
         return None
-    return set(session.scalars(select(Paper.pk).where(Paper.withdrawn.is_(False))))
+    gone = indexed - set(session.scalars(select(Paper.pk).where(Paper.withdrawn.is_(False))))
+    return gone or None
 
 
-def _read_state(path: Path) -> dict:
+def _read_state(folder: Path | None) -> dict:
+    if folder is None:
+        return {}
     try:
-        return json.loads((path / _STATE).read_text())
-    except FileNotFoundError:
+        return json.loads((folder / _STATE).read_text())
+    except (FileNotFoundError, ValueError):
         return {}
 
 
-def _write_state(path: Path, state: dict, indexed: set[int]) -> None:
-    tmp = path / (_PKS + ".tmp.npy")
-    np.save(tmp, np.fromiter(indexed, dtype=np.int64, count=len(indexed)))
-    os.replace(tmp, path / _PKS)
-    for name, text in ((_STATE, json.dumps(state)), (_WATERMARK, state.get("watermark") or "")):
-        tmp = path / (name + ".tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path / name)
+def _write_state(folder: Path, state: dict, indexed: set[int]) -> None:
+    for name in (_PKS, _STATE, _SCHEMA):  # hard links to the previous generation: never write through
+        (folder / name).unlink(missing_ok=True)
+    np.save(folder / _PKS, np.fromiter(indexed, dtype=np.int64, count=len(indexed)))
+    (folder / _STATE).write_text(json.dumps(state))
+    (folder / _SCHEMA).write_text(SCHEMA_VERSION)
 
 
 # --- vectors ---
@@ -199,20 +232,28 @@ def _write_state(path: Path, state: dict, indexed: set[int]) -> None:
 def _vector_stamp(session) -> dict:
     """Changes whenever an embedding is added, replaced or removed, or its paper withdrawn."""
     row = session.execute(
-        select(func.count(), func.coalesce(func.sum(PaperEmbedding.paper_pk), 0), func.max(PaperEmbedding.embedded_at))
+        select(func.count(), func.coalesce(func.sum(PaperEmbedding.paper_pk), 0),
+               func.coalesce(func.max(PaperEmbedding.change_seq), 0))
         .select_from(PaperEmbedding).join(Paper, Paper.pk == PaperEmbedding.paper_pk)
         .where(Paper.withdrawn.is_(False))
     ).one()
-    return {"count": int(row[0]), "pk_sum": int(row[1]), "latest": row[2].isoformat() if row[2] else None}
+    return {"count": int(row[0]), "pk_sum": int(row[1]), "seq": int(row[2])}
 
 
-def _refresh_vectors(db: Database, root: Path) -> int | None:
+def refresh_vectors(db: Database, root: Path, min_interval: float = 0.0) -> int | None:
+    """Rebuild the snapshot from ``paper_embedding`` when it changed, at most every
+    ``min_interval`` seconds (a rebuild reads every vector), except that an empty or
+    damaged snapshot is rebuilt at once."""
     root.mkdir(parents=True, exist_ok=True)
+    _set_aside_damaged_vectors(db, root)
+    meta = read_meta(root)
+    if meta and min_interval and time.time() - _published_at(root) < min_interval:
+        return None
     scratch = root / "passages.scratch"
     try:
         with db.session() as session:
             stamp = _vector_stamp(session)
-            if read_meta(root).get("stamp") == stamp or (stamp["count"] == 0 and not read_meta(root)):
+            if meta.get("stamp") == stamp or (stamp["count"] == 0 and not meta):
                 return None
             snap = _load_embeddings(session, scratch)
         snap.stamp = stamp
@@ -220,6 +261,26 @@ def _refresh_vectors(db: Database, root: Path) -> int | None:
     finally:
         scratch.unlink(missing_ok=True)
     return len(snap)
+
+
+def _published_at(root: Path) -> float:
+    try:
+        return os.stat(root / generations.POINTER).st_mtime  # a local file's age, not a cross-node clock
+    except FileNotFoundError:
+        return 0.0
+
+
+def _set_aside_damaged_vectors(db: Database, root: Path) -> None:
+    name = generations.current(root)
+    if name is None:
+        return
+    check = generations.verify(root / name)
+    if check.ok:
+        return
+    with db.session() as session:
+        aside = generations.set_aside(root, name, current_seq(session))
+    log.error("vector snapshot %s is damaged (%s); set aside as %s, rebuilding from stored embeddings",
+              name, check.problem, aside.name)
 
 
 def _load_embeddings(session, scratch: Path) -> VectorSnapshot:

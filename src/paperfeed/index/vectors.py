@@ -10,7 +10,8 @@ has grown 4x, so a new snapshot costs an ``add`` rather than a k-means.
 On disk: ``vectors/<generation>/`` holds ``vectors.npy`` (float16), ``pks.npy``,
 ``days.npy``, ``cats.json`` and, for large snapshots, ``ivf.faiss``; ``vectors/CURRENT``
 names the live generation and is replaced atomically, so readers (every web worker)
-notice a new snapshot with one stat and never see a half-written one.
+notice a new snapshot with one stat and never see a half-written one. Each generation
+has a manifest that is checked before it is loaded (index/generations.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from paperfeed.index import generations
+from paperfeed.index.generations import DamagedIndex
 from paperfeed.index.keyword import day_number
 from paperfeed.index.passages import PassageFile
 
@@ -202,17 +205,13 @@ def _ivf_for(root: Path, vectors: np.ndarray):
 # --- on-disk snapshots ---
 
 def current_generation(root: Path) -> str | None:
-    try:
-        return (root / "CURRENT").read_text().strip() or None
-    except FileNotFoundError:
-        return None
+    return generations.current(root)
 
 
 def write_snapshot(root: Path, snap: VectorSnapshot) -> str:
     """Write ``snap`` as a new generation and make it current (caller holds the index lock)."""
     root.mkdir(parents=True, exist_ok=True)
-    previous = current_generation(root)
-    gen = f"g{int(previous[1:]) + 1 if previous else 1:06d}"
+    gen = generations.next_name(root, "g")
     target = root / gen
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir()
@@ -228,18 +227,9 @@ def write_snapshot(root: Path, snap: VectorSnapshot) -> str:
         import faiss
 
         faiss.write_index(_ivf_for(root, snap.vectors), str(target / "ivf.faiss"))
-    tmp = root / "CURRENT.tmp"
-    tmp.write_text(gen)
-    os.replace(tmp, root / "CURRENT")
-    _remove_old_generations(root, keep={gen, previous})
+    generations.write_manifest(target, count=len(snap))
+    generations.publish(root, gen)
     return gen
-
-
-def _remove_old_generations(root: Path, keep: set) -> None:
-    # The previous generation stays: a reader may be loading it right now.
-    for child in root.iterdir():
-        if child.is_dir() and child.name.startswith("g") and child.name not in keep:
-            shutil.rmtree(child, ignore_errors=True)
 
 
 def read_meta(root: Path) -> dict:
@@ -257,6 +247,9 @@ def load_snapshot(root: Path) -> tuple[str | None, VectorSnapshot]:
     if gen is None:
         return None, empty_snapshot()
     folder = root / gen
+    check = generations.verify(folder)
+    if not check.ok:
+        raise DamagedIndex(f"vector snapshot {gen}: {check.problem}")
     meta = json.loads((folder / "meta.json").read_text())
     pks = np.load(folder / "pks.npy")
     days = np.load(folder / "days.npy")
@@ -287,7 +280,12 @@ class VectorStore:
         self._snap = empty_snapshot()
 
     def snapshot(self) -> VectorSnapshot:
+        """The live snapshot; raises DamagedIndex when its files are not as written."""
         gen = current_generation(self.root)
         if gen != self._gen:
+            self._gen, self._snap = None, empty_snapshot()
             self._gen, self._snap = load_snapshot(self.root)
+        elif gen is not None and not generations.verify(self.root / gen, checksums=False).ok:
+            self._gen, self._snap = None, empty_snapshot()  # drop the mapping before it is read
+            raise DamagedIndex(f"vector snapshot {gen} changed on disk")
         return self._snap

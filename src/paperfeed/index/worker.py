@@ -1,8 +1,9 @@
 """The embedding worker that runs inside ``paperfeed serve``.
 
-A daemon thread: sync the keyword index, embed a chunk of missing papers, repeat; sleep
-when there is nothing to do. With several uvicorn workers only one process embeds: the
-others fail to take ``index/worker.lock`` and retry later.
+A daemon thread: embed a chunk of missing papers, repeat; sleep when there is nothing to
+do. With several uvicorn workers only one process per node embeds (the others fail to
+take ``index/worker.lock`` and retry later); across nodes, chunks are claimed in the
+database (index/claims.py), so each paper is embedded once however many nodes embed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import threading
 
 from paperfeed.config import Settings
 from paperfeed.db import Database
+from paperfeed.index.claims import new_owner
 from paperfeed.index.embed import EmbeddingUnavailable, get_embedder
 from paperfeed.index.embedjob import embed_chunk
 from paperfeed.index.sync import sync_index
@@ -33,6 +35,7 @@ class EmbeddingWorker:
         self.settings = settings
         self.idle_seconds = idle_seconds
         self.start_delay = start_delay
+        self.owner = new_owner()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="paperfeed-embed", daemon=True)
 
@@ -71,7 +74,8 @@ class EmbeddingWorker:
             sync_index(self.db, self.settings)
             chunks = 0
             while not self._stop.is_set() and chunks < REFRESH_CHUNKS:
-                done, reused = embed_chunk(self.db, embedder, WORKER_CHUNK)
+                done, reused = embed_chunk(self.db, embedder, WORKER_CHUNK, owner=self.owner,
+                                           lease=self.settings.embed_lease_seconds)
                 if done + reused == 0:
                     break
                 chunks += 1

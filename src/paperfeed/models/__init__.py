@@ -4,7 +4,8 @@ Alembic and ``Base.metadata`` see every one."""
 from paperfeed.models.base import Base, utcnow
 from paperfeed.models.paper import DailyEntry, HarvestState, Paper
 from paperfeed.models.digest import DigestDelivery, DigestSubscriber
-from paperfeed.models.search import PaperEmbedding  # noqa: F401
+from paperfeed.models.search import EmbeddingClaim, PaperEmbedding  # noqa: F401
+from paperfeed.models.changes import ChangeCounter  # noqa: F401
 from paperfeed.models.community import ApiToken, AuditLog, Comment, EmailToken, RateLimitHit, User, UserSession, Vote  # noqa: F401
 
 __all__ = ["Base", "DailyEntry", "DigestDelivery", "DigestSubscriber", "HarvestState", "Paper", "utcnow"]

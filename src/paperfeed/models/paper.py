@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from paperfeed.models.base import Base, JSONType, utcnow
@@ -49,8 +49,11 @@ class Paper(Base):
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     content_hash: Mapped[str] = mapped_column(String(32), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
-    # bumped on every change; the search index syncs from it
+    # wall-clock time of the last change: shown and exported, never followed (clocks skew)
     changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False, index=True)
+    # the change sequence (store/changes.py) of the transaction that last wrote the row;
+    # indexes on every node follow it
+    change_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0", nullable=False, index=True)
 
     entries: Mapped[list[DailyEntry]] = relationship(back_populates="paper", cascade="all, delete-orphan")
 

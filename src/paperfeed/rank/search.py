@@ -4,25 +4,27 @@
 fused) retrieval; until the vector index covers the collection, semantic and hybrid
 requests are answered from the keyword index with a ``notice`` that says so.
 ``similar`` gives a paper's nearest neighbours, or title-term matches without vectors.
+
+Searching never writes an index: the sync loop does (index/syncloop.py). A node whose
+index is behind answers from it and says so; without a usable keyword index (missing,
+damaged, being rebuilt) it answers plain title matches from the database and says so.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from paperfeed.db import Database
 from paperfeed.index.embed import EmbeddingUnavailable, get_embedder
+from paperfeed.index.engine import engine_for, forget_engines  # noqa: F401  (tests reset handles)
 from paperfeed.index.highlight import highlight, query_terms
 from paperfeed.index.keyword import KeywordIndex
 from paperfeed.index.query import ParsedQuery, parse_query
-from paperfeed.index.sync import catch_up, keyword_dir, vector_dir
-from paperfeed.index.vectors import VectorSnapshot, VectorStore
+from paperfeed.index.vectors import VectorSnapshot
 from paperfeed.models import Paper
 from paperfeed.rank.fusion import Ranking, zscore_complete
 
@@ -36,6 +38,10 @@ FUSION_CANDIDATES = 200
 CONSTRAINED_CANDIDATES = 1000
 # Below this share of papers with vectors, semantic results would miss too much.
 MIN_COVERAGE = 0.98
+DEGRADED_NOTICE = ("The search index is being rebuilt; showing papers whose title (or abstract) contains "
+                   "your words until it is ready.")
+BEHIND_NOTICE = "The search index is catching up with the newest changes; they may be missing for a moment."
+FALLBACK_WORDS = 8
 
 
 class SearchError(ValueError):
@@ -60,42 +66,6 @@ class SearchResults:
     total: int = 0  # matches found (for keyword mode, all BM25 matches; else the fused candidates)
 
 
-class _Engine:
-    """A process's handles on one instance's indexes (reloaded when writers commit)."""
-
-    def __init__(self, index_root: Path, keyword: KeywordIndex, vectors: VectorStore):
-        self.index_root = index_root
-        self.keyword = keyword
-        self.vectors = vectors
-
-
-_engines: dict[Path, _Engine] = {}
-_engines_lock = threading.Lock()
-
-
-def _engine(db: Database) -> _Engine:
-    """The cached index handles, after indexing papers written since the last sync.
-
-    The index is derived data, like a cache: bringing it up to date on read is what keeps
-    a paper findable the moment any writer (import, fetch, API) has committed it.
-    """
-    settings = db.settings
-    root = settings.index_dir().resolve()
-    with _engines_lock:
-        engine = _engines.get(root)
-        if engine is None:  # opening drops an index written with an older schema
-            engine = _Engine(root, KeywordIndex(keyword_dir(settings)), VectorStore(vector_dir(settings)))
-            _engines[root] = engine
-    catch_up(db, settings)
-    return engine
-
-
-def forget_engines() -> None:
-    """Drop cached index handles (tests that delete index directories use this)."""
-    with _engines_lock:
-        _engines.clear()
-
-
 def search(
     db: Database,
     query: str,
@@ -114,10 +84,17 @@ def search(
         parsed.categories.append(category.strip().lower())
     if parsed.is_empty:
         return SearchResults(query=query, mode="keyword", hits=[], requested_mode=mode)
-    engine = _engine(db)
-    used, notice = _effective_mode(engine, mode, parsed)
-    depth = offset + limit
-    ranking, total = _rank(db, engine, parsed, used, depth, since, until)
+    engine = engine_for(db.settings)
+    keyword, depth = engine.keyword(), offset + limit
+    if keyword is None:
+        ranking = _fallback(db, parsed, depth, since, until)
+        return SearchResults(query=query, mode="keyword", hits=_hits(db, ranking[offset:], parsed, highlights),
+                             requested_mode=mode, notice=DEGRADED_NOTICE, total=len(ranking))
+    snap = engine.snapshot()
+    used, notice = _effective_mode(keyword, snap, mode, parsed)
+    if engine.behind(db):
+        notice = f"{notice} {BEHIND_NOTICE}" if notice else BEHIND_NOTICE
+    ranking, total = _rank(db, keyword, snap, parsed, used, depth, since, until)
     page = ranking[offset:offset + limit]
     hits = _hits(db, page, parsed, highlights)
     return SearchResults(query=query, mode=used, hits=hits, requested_mode=mode, notice=notice, total=total)
@@ -134,10 +111,11 @@ def _validate(mode: str, limit: int, offset: int, since: date | None, until: dat
         raise SearchError("the start date is after the end date")
 
 
-def _effective_mode(engine: _Engine, mode: str, parsed: ParsedQuery) -> tuple[str, str | None]:
+def _effective_mode(keyword: KeywordIndex, snap: VectorSnapshot, mode: str,
+                    parsed: ParsedQuery) -> tuple[str, str | None]:
     if mode == "keyword" or not parsed.has_text:
         return "keyword", None
-    embedded, papers = len(engine.vectors.snapshot()), engine.keyword.num_docs
+    embedded, papers = len(snap), keyword.num_docs
     if papers and embedded / papers < MIN_COVERAGE:
         return "keyword", (f"Semantic search is still indexing ({embedded:,} of {papers:,} papers); "
                            "showing keyword results.")
@@ -146,12 +124,39 @@ def _effective_mode(engine: _Engine, mode: str, parsed: ParsedQuery) -> tuple[st
     return mode, None
 
 
-def _rank(db, engine: _Engine, parsed: ParsedQuery, mode: str, depth: int, since, until) -> tuple[Ranking, int]:
+def _rank(db, keyword: KeywordIndex, snap: VectorSnapshot, parsed: ParsedQuery, mode: str, depth: int, since,
+          until) -> tuple[Ranking, int]:
     if mode == "keyword":
-        return engine.keyword.search(parsed, limit=depth, since=since, until=until)
-    ranking = rank_with_vector(engine.keyword, engine.vectors.snapshot(), parsed, _query_vector(db, parsed),
-                               mode, depth, since, until)
+        return keyword.search(parsed, limit=depth, since=since, until=until)
+    ranking = rank_with_vector(keyword, snap, parsed, _query_vector(db, parsed), mode, depth, since, until)
     return ranking, len(ranking)
+
+
+def _fallback(db: Database, parsed: ParsedQuery, depth: int, since, until) -> Ranking:
+    """Newest papers whose title, else abstract, contains a query word: a plain database
+    scan (tens of ms at 75k papers) that keeps search useful while no index can be read."""
+    words = [w for w in [*parsed.words, *(" ".join(p) for p in parsed.phrases), *(" ".join(a) for a in parsed.authors)]
+             if len(w) > 1][:FALLBACK_WORDS]
+    with db.session() as session:
+        for column in (Paper.title, Paper.abstract):
+            stmt = select(Paper.pk).where(Paper.withdrawn.is_(False))
+            if words:
+                stmt = stmt.where(or_(*(column.ilike(f"%{_escape_like(w)}%", escape="\\") for w in words)))
+            if parsed.categories:
+                stmt = stmt.where(or_(*(Paper.categories.ilike(f"%{_escape_like(c)}%", escape="\\")
+                                        for c in parsed.categories)))
+            if since:
+                stmt = stmt.where(Paper.announced_on >= since)
+            if until:
+                stmt = stmt.where(Paper.announced_on <= until)
+            pks = list(session.scalars(stmt.order_by(Paper.pk.desc()).limit(depth)))
+            if pks or not words:
+                break
+    return [(pk, 0.0) for pk in pks]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def rank_with_vector(keyword_index: KeywordIndex, snap: VectorSnapshot, parsed: ParsedQuery, vec, mode: str,
@@ -228,14 +233,16 @@ def similar(db: Database, paper_id: str, k: int = 5) -> list[SearchHit]:
         paper = session.scalar(select(Paper).where(Paper.id == paper_id))
     if paper is None:
         return []
-    engine = _engine(db)
-    snap = engine.vectors.snapshot()
+    engine = engine_for(db.settings)
+    snap, keyword = engine.snapshot(), engine.keyword()
     vec = snap.vector_of(paper.pk)
     if vec is not None:
         ranking = snap.search(vec, k, exclude=paper.pk)
+    elif keyword is None:
+        return []  # no index to ask until the sync loop has rebuilt it
     else:
         parsed = parse_query(paper.title)
-        found, _ = engine.keyword.search(parsed, limit=k + 1)
+        found, _ = keyword.search(parsed, limit=k + 1)
         ranking = [(pk, s) for pk, s in found if pk != paper.pk][:k]
     papers = _load_papers(db, [pk for pk, _ in ranking])
     return [SearchHit(paper=papers[pk], score=score) for pk, score in ranking if pk in papers]

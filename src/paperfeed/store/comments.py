@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from paperfeed.config import Settings
 from paperfeed.models import Comment, DailyEntry, Paper, User, utcnow
+from paperfeed.store.changes import bump
 
 MAX_LENGTH = 10_000
 ALLOWED_TAGS = {"p", "br", "em", "strong", "code", "pre", "a", "ul", "ol", "li", "blockquote"}
@@ -58,6 +59,7 @@ def _clean_body(body: str) -> str:
 
 
 def _bump_comments(session: Session, paper_pk: int, delta: int) -> None:
+    bump(session)
     session.execute(update(DailyEntry).where(DailyEntry.paper_pk == paper_pk)
                     .values(num_comments=DailyEntry.num_comments + delta))
 

@@ -9,7 +9,7 @@ import orjson
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from paperfeed.models import DailyEntry, HarvestState, Paper
+from paperfeed.models import ChangeCounter, DailyEntry, HarvestState, Paper
 from paperfeed.store.trending import as_of_day, trending_order
 
 SORTS = ("trending", "newest")
@@ -155,7 +155,9 @@ def period_version(session: Session, start: date, end: date) -> str:
     )
     row = session.execute(select(
         entries,
-        select(func.max(Paper.changed_at)).scalar_subquery(),
+        # the change sequence: moves on every vote, comment, entry and paper change, also
+        # when counts sum the same (a vote moved from one paper to another)
+        select(ChangeCounter.n).where(ChangeCounter.pk == 1).scalar_subquery(),
         select(func.max(Paper.pk)).scalar_subquery(),
         select(func.max(DailyEntry.pk)).scalar_subquery(),
     )).one()
@@ -163,8 +165,8 @@ def period_version(session: Session, start: date, end: date) -> str:
 
 
 def papers_version(session: Session) -> str:
-    """The newest paper change and the newest paper (two lone max() index lookups)."""
-    changed = session.scalar(select(func.max(Paper.changed_at)))
+    """The change sequence and the newest paper (two index look-ups)."""
+    changed = session.scalar(select(ChangeCounter.n).where(ChangeCounter.pk == 1))
     newest = session.scalar(select(func.max(Paper.pk)))
     return f"{changed}-{newest}"
 

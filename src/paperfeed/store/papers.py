@@ -22,6 +22,7 @@ from paperfeed.store.rows import (
     row_hash,
 )
 from paperfeed.store.bulk import IN_CHUNK, chunks, insert_rows, select_in
+from paperfeed.store.changes import bump
 from paperfeed.store.votes import community_counts
 
 _ROW_COLUMNS = [getattr(Paper, name) for name in ("pk", "content_hash") + CONTENT_FIELDS]
@@ -64,10 +65,12 @@ def write_prepared(session: Session, batch: PreparedBatch) -> BatchResult:
     now = utcnow()
     stamp = encode_datetime(now)
     new_rows, differing = [], {}
+    # One change number for the whole batch, taken only when the batch writes something
+    seq = bump(session) if len(known) < len(ids) else None
     for paper_id, row, digest in zip(ids, batch.rows, batch.hashes):
         stored = known.get(paper_id)
         if stored is None:
-            new_rows.append(row + (digest, stamp, stamp))
+            new_rows.append(row + (digest, stamp, stamp, seq))
         elif digest == stored[1]:
             # The stored row has exactly this content, and merging a row with itself is a no-op.
             result.unchanged += 1
@@ -109,7 +112,8 @@ def _merge_into_stored(session: Session, differing: dict[str, tuple], hf_ids: se
             if digest != old["content_hash"]:
                 rehashed.append({"pk": old["pk"], "content_hash": digest})
         else:
-            changed.append({**merged, "pk": old["pk"], "content_hash": digest, "changed_at": now})
+            changed.append({**merged, "pk": old["pk"], "content_hash": digest, "changed_at": now,
+                            "change_seq": bump(session)})
     if rehashed:
         session.execute(update(Paper), rehashed)
     return changed
@@ -144,6 +148,8 @@ def _upsert_entries(session: Session, entries: list[tuple], pks: dict[str, int],
     new = [(pks[paper_id], day, source, upvotes or 0, num_comments or 0, False, stamp)
            for paper_id, day, source, upvotes, num_comments in entries if pks[paper_id] not in known_pks]
     changed = _entries_of_known_papers(session, old, pks, list(known_pks), stamp, new) if old else []
+    if new or changed:
+        bump(session)
     if new:
         insert_rows(session, "daily_entry", _ENTRY_COLUMNS, new)
     if changed:
@@ -206,7 +212,7 @@ def mark_withdrawn(session: Session, paper_ids: list[str]) -> int:
     res = session.execute(
         update(Paper)
         .where(Paper.id.in_(paper_ids), Paper.withdrawn.is_(False))
-        .values(withdrawn=True, changed_at=utcnow())
+        .values(withdrawn=True, changed_at=utcnow(), change_seq=bump(session))
     )
     return res.rowcount or 0
 

@@ -24,7 +24,7 @@ from paperfeed.store.merge import CONTENT_FIELDS, dedupe, merge_rows, record_to_
 _JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS
 ID = CONTENT_FIELDS.index("id")
 # The columns an inserted paper row fills, in order: the encoded content, then bookkeeping.
-INSERT_COLUMNS = CONTENT_FIELDS + ("content_hash", "created_at", "changed_at")
+INSERT_COLUMNS = CONTENT_FIELDS + ("content_hash", "created_at", "changed_at", "change_seq")
 
 
 @dataclass(slots=True)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from paperfeed.models import Comment, DailyEntry, Paper, User, Vote, utcnow
 from paperfeed.store.bulk import select_in
+from paperfeed.store.changes import bump
 
 
 @dataclass
@@ -67,6 +68,7 @@ def remove_vote(session: Session, user: User, paper: Paper) -> VoteState:
 
 
 def _bump_upvotes(session: Session, paper_pk: int, delta: int) -> None:
+    bump(session)  # a vote moved from one paper to another changes counts that sum the same
     session.execute(update(DailyEntry).where(DailyEntry.paper_pk == paper_pk)
                     .values(upvotes=DailyEntry.upvotes + delta))
 
@@ -136,6 +138,7 @@ def submit_entry(session: Session, user: User, paper: Paper, day: date, window_d
               "num_comments": comments, "hidden": False, "created_at": utcnow()}
     if not insert_or_skip(session, DailyEntry, values, ["paper_pk", "day"]):
         raise SubmissionError(f"{paper.id} is already on the page of {day.isoformat()}.")
+    bump(session)
     return session.scalar(select(DailyEntry).where(DailyEntry.paper_pk == paper.pk, DailyEntry.day == day))
 
 

@@ -31,6 +31,10 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         # Background services started with the server (each returns an object with .stop()):
         # the search feature's embedding worker and the digest feature's scheduler go here.
         services: list = []
+        if settings.index_sync_in_background:  # this node's indexes follow the database
+            from paperfeed.index.syncloop import start_sync_loop
+
+            services.append(start_sync_loop(database, settings))
         if settings.embed_in_background:
             from paperfeed.index.worker import start_worker
 
