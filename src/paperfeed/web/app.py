@@ -36,6 +36,10 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
             from paperfeed.digest.scheduler import DigestScheduler
 
             services.append(DigestScheduler(database).start())
+        if settings.run_jobs_in_web:  # scheduled fetches; claimed in the database, so one runner per run
+            from paperfeed.jobs.runner import start_job_service
+
+            services.append(start_job_service(database, settings))
         try:
             yield
         finally:
