@@ -235,3 +235,55 @@ def test_failures_are_recorded_retried_and_shown(db, fetch_settings, replay):
     assert "fetch-arxiv  [Mon-Fri at 02:00 UTC]  failed; last run 2026-09-24 03:16 UTC" in status
     assert "next run 2026-09-24 03:46 UTC; runs 2, failures 2 (2 in a row)" in status
     assert "error: FetchError" in status and "HTTP 500" in status
+
+
+# --- paperfeed worker, as processes ----------------------------------------------------
+
+
+def worker_env(settings, replay) -> dict:
+    import os
+
+    return {**os.environ, "PAPERFEED_DATABASE_URL": settings.resolved_database_url,
+            "PAPERFEED_DATA_DIR": str(settings.data_dir), "PAPERFEED_FETCH_CATEGORIES": "cs.LG,cs.CL",
+            "PAPERFEED_FETCH_SOURCES": "rss,hf", "PAPERFEED_FETCH_MIRROR_URL": replay.url,
+            "PAPERFEED_EMBED_IN_BACKGROUND": "false", "PAPERFEED_JOB_CHECK_SECONDS": "0.5"}
+
+
+def test_two_worker_processes_fetch_once_between_them(db, settings, replay):
+    import subprocess
+    import sys
+
+    env = worker_env(settings, replay)
+    procs = [subprocess.Popen([sys.executable, "-m", "paperfeed", "worker", "--once"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    assert sorted(replay.paths()) == ["/api/daily_papers", "/rss/cs.LG+cs.CL"]
+    with db.session() as s:
+        assert {r.name: (r.runs, r.last_status) for r in s.scalars(select(JobRun))} == {
+            "fetch-arxiv": (1, "ok"), "fetch-hf": (1, "ok")}
+    ran = "".join(out for out, _ in results)
+    assert ran.count("fetch-arxiv: ok") == 1 and ran.count("fetch-hf: ok") == 1
+
+
+def test_worker_runs_until_terminated(db, settings, replay):
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "paperfeed", "worker"], env=worker_env(settings, replay),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "fetch-hf: ok" in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    text = "".join(lines) + out
+    assert "paperfeed worker started: fetch-arxiv (Mon-Fri at 02:00 UTC), fetch-hf (every 6 h)" in text
+    assert "embedding off; digests off" in text and "paperfeed worker stopped" in text
