@@ -167,6 +167,9 @@ def serve(app: AppContext, host: str, port: int, workers: int) -> None:
 
         if app.config_file:
             os.environ["PAPERFEED_CONFIG"] = str(app.config_file)
+        from paperfeed.metrics import use_multiproc_dir  # the workers' /metrics add up all of them
+
+        use_multiproc_dir(app.settings.data_dir)
         uvicorn.run("paperfeed.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
                     log_level="warning")
         return

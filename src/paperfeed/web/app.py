@@ -69,7 +69,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     _install_docs(app)
 
     from paperfeed.web import digest as digest_pages
-    from paperfeed.web import api, community, feeds, pages
+    from paperfeed.web import api, community, feeds, health, pages
 
     community.install(app)  # CSRF middleware, rate limiter, template helpers
     app.include_router(community.router)  # before pages: /papers/trending precedes /papers/{id}
@@ -77,6 +77,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(feeds.router)
     app.include_router(digest_pages.router)
     app.include_router(pages.router)
+    app.include_router(health.router)  # /healthz, /readyz, /metrics
+    app.add_middleware(health.RequestMetrics)  # outermost: times every request, errors included
     return app
 
 
