@@ -93,6 +93,21 @@ class Settings(BaseSettings):
     # operations (issue #11)
     database_connect_wait_seconds: float = 30.0  # `serve` retries an unreachable database this long at start
 
+    # scheduled jobs (paperfeed worker; serve too unless run_jobs_in_web is false)
+    # Scheduled fetching is on once categories are named, e.g. PAPERFEED_FETCH_CATEGORIES=cs.LG,cs.CL
+    fetch_categories: Annotated[list[str], NoDecode] = []
+    fetch_sources: Annotated[list[str], NoDecode] = ["rss", "oai", "hf"]  # oai: catch-up after downtime
+    # arXiv announces Sun-Thu 20:00 US Eastern, i.e. Mon-Fri 00:00 (EDT) or 01:00 (EST) UTC;
+    # any hour from 1 on is after the announcement all year
+    fetch_hour_utc: int = 2
+    hf_fetch_every_hours: int = 6  # HF's page fills during the day and its votes keep changing
+    fetch_catchup_max_days: int = 14  # how far back a catch-up reaches when nothing was harvested yet
+    fetch_mirror_url: str | None = None  # send fetch requests here, paths kept (a caching mirror; tests)
+    run_jobs_in_web: bool = True  # `serve` runs the scheduled jobs too; a claim keeps them to one runner
+    job_lease_seconds: int = 600  # renewed while a job runs; a dead runner's claim lapses after this
+    job_retry_minutes: int = 15  # a failed job retries after 15, 30, 60 ... minutes, up to its next slot
+    job_check_seconds: float = 60.0
+
     config_file: Path | None = None
 
     @field_validator("trusted_proxies", mode="before")
@@ -107,6 +122,29 @@ class Settings(BaseSettings):
         for item in out:
             ipaddress.ip_network(item, strict=False)  # ValueError -> a validation error
         return out
+
+    @field_validator("fetch_categories", "fetch_sources", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        # environment variables and TOML strings name lists as "cs.LG,cs.CL"
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace("+", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator("fetch_sources")
+    @classmethod
+    def _known_sources(cls, value: list[str]) -> list[str]:
+        unknown = set(value) - {"rss", "oai", "hf"}
+        if unknown:
+            raise ValueError(f"unknown fetch sources {sorted(unknown)}; use rss, oai, hf")
+        return value
+
+    @field_validator("fetch_hour_utc")
+    @classmethod
+    def _hour(cls, value: int) -> int:
+        if not 0 <= value <= 23:
+            raise ValueError("fetch_hour_utc is an hour, 0-23")
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -168,11 +168,13 @@ def serve(app: AppContext, host: str, port: int, workers: int) -> None:
     if workers > 1:
         import os
 
+        from paperfeed.metrics import use_multiproc_dir
         from paperfeed.web.supervision import mark_as_supervisor
 
         if app.config_file:
             os.environ["PAPERFEED_CONFIG"] = str(app.config_file)
         mark_as_supervisor()  # workers stop when this process dies, even by kill -9
+        use_multiproc_dir(app.settings.data_dir)  # the workers' /metrics add up all of them
         uvicorn.run("paperfeed.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
                     log_level="warning", **proxy_options(app.settings))
         return

@@ -43,6 +43,10 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
             from paperfeed.digest.scheduler import DigestScheduler
 
             services.append(DigestScheduler(database).start())
+        if settings.run_jobs_in_web:  # scheduled fetches; claimed in the database, so one runner per run
+            from paperfeed.jobs.runner import start_job_service
+
+            services.append(start_job_service(database, settings))
         try:
             yield
         finally:
@@ -73,7 +77,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     _install_docs(app)
 
     from paperfeed.web import digest as digest_pages
-    from paperfeed.web import api, community, feeds, pages
+    from paperfeed.web import api, community, feeds, health, pages
 
     community.install(app)  # CSRF middleware, rate limiter, template helpers
     _install_guards(app)
@@ -82,6 +86,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(feeds.router)
     app.include_router(digest_pages.router)
     app.include_router(pages.router)
+    app.include_router(health.router)  # /healthz, /readyz, /metrics
+    app.add_middleware(health.RequestMetrics)  # outermost: times every request, errors included
     return app
 
 

@@ -144,5 +144,7 @@ def about(request: Request, session: Session = Depends(get_session)):
     if stats is None:
         stats = instance_stats(session)
         cache.put(key, stats)
-    context = {"stats": stats, "last_fetch": last_fetch_time(stats)}
+    from paperfeed.jobs.state import job_statuses
+
+    context = {"stats": stats, "last_fetch": last_fetch_time(stats), "jobs": job_statuses(session)}
     return templates(request).TemplateResponse(request, "about.html", context)

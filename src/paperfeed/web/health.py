@@ -1,0 +1,130 @@
+"""Health, readiness and metrics, for load balancers, orchestrators and Prometheus.
+
+- ``/healthz``: the process answers (touches nothing else, so a slow database never gets a
+  healthy process restarted).
+- ``/readyz``: the database answers and its schema is at the code's migration head (503
+  otherwise, so a node is taken out of rotation until both hold); the search indexes'
+  state and lag are reported but never make a node unready, since search falls back to
+  the keyword index and catches up on its own.
+- ``/metrics``: Prometheus text (see ``paperfeed.metrics``).
+
+None of them is in the OpenAPI schema: they are for operators, documented in docs/deploy.md.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import func, select, text
+
+from paperfeed.db import Database, alembic_config, current_revision
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/healthz")
+def healthz() -> JSONResponse:
+    return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/readyz")
+def readyz(request: Request) -> JSONResponse:
+    db: Database = request.app.state.db
+    body: dict = {"database": {"backend": db.engine.dialect.name}}
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        body["database"]["ok"] = True
+        body["migrations"] = _migrations(db)
+        body["index"] = _index_state(request)
+    except Exception as exc:  # noqa: BLE001 - any failure here means: not ready, and say why
+        body["database"].setdefault("ok", False)
+        body["error"] = f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}"
+    ready = body["database"]["ok"] and body.get("migrations", {}).get("ok", False)
+    body = {"status": "ready" if ready else "not ready", **body}
+    return JSONResponse(body, status_code=200 if ready else 503, headers={"Cache-Control": "no-store"})
+
+
+@lru_cache(maxsize=1)
+def _code_heads() -> tuple[str, ...]:
+    from alembic.script import ScriptDirectory
+
+    return tuple(ScriptDirectory.from_config(alembic_config(None)).get_heads())
+
+
+def _migrations(db: Database) -> dict:
+    current, heads = current_revision(db.engine), _code_heads()
+    return {"current": current, "head": heads[0] if len(heads) == 1 else list(heads),
+            "ok": len(heads) == 1 and current == heads[0]}
+
+
+def _index_state(request: Request) -> dict:
+    """Papers against what the keyword and vector indexes hold; the lag is what they miss."""
+    from paperfeed.index.sync import keyword_dir, vector_dir
+    from paperfeed.index.vectors import read_meta
+    from paperfeed.models import Paper
+    from paperfeed.models.search import PaperEmbedding
+
+    settings = request.app.state.settings
+    with request.app.state.db.session() as session:
+        papers = session.scalar(select(func.count()).select_from(Paper).where(Paper.withdrawn.is_(False))) or 0
+        embedded = session.scalar(select(func.count()).select_from(PaperEmbedding)) or 0
+    state = {"papers": papers, "embedded": embedded,
+             "embedded_pct": round(100.0 * min(embedded, papers) / papers, 1) if papers else 100.0,
+             "vector_docs": read_meta(vector_dir(settings)).get("count", 0)}
+    path = keyword_dir(settings)
+    if path.exists():
+        from paperfeed.index.keyword import KeywordIndex
+
+        state["keyword_docs"] = KeywordIndex(path).num_docs
+        state["keyword_lag"] = max(0, papers - state["keyword_docs"])
+    else:
+        state["keyword_docs"], state["keyword_lag"] = 0, papers
+    return state
+
+
+@router.get("/metrics")
+def metrics(request: Request) -> Response:
+    from paperfeed.metrics import render
+
+    body, content_type = render(request.app.state.db)
+    return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
+
+
+class RequestMetrics:
+    """ASGI middleware: counts each request by method, route template (``/papers/{arxiv_id}``,
+    never the raw path, so the label set stays small) and status, and times it."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        from paperfeed.metrics import observe_request
+
+        started, status, root = time.perf_counter(), [500], scope.get("root_path", "")
+
+        async def send_and_note(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            observe_request(scope["method"], _route_template(scope, root), status[0], time.perf_counter() - started)
+
+
+def _route_template(scope, root_before: str) -> str:
+    """The matched route's template; for a mount (static files) its prefix; else 'unmatched'."""
+    path = getattr(scope.get("route"), "path", None)
+    if path:
+        return path
+    mounted = scope.get("root_path", "")
+    if mounted != root_before:
+        return mounted[len(root_before):] + "/{path}"
+    return "unmatched"

@@ -1,0 +1,152 @@
+"""/healthz, /readyz and /metrics: on both backends, with a database that is down, with a
+schema behind the code, and with `serve --workers 2` adding up both workers' counts."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from paperfeed.config import Settings
+from paperfeed.db import Database
+from paperfeed.jobs.fetch import Job
+from paperfeed.jobs.runner import JobRunner
+from paperfeed.jobs.schedule import EveryHours
+from paperfeed.web.app import create_app
+from web_helpers import load_demo
+
+NOW = datetime(2026, 6, 10, 9, 30)
+
+
+@pytest.fixture
+def client(settings, db):
+    load_demo(db, lines=50)
+    with TestClient(create_app(settings, db)) as c:
+        yield c
+
+
+def test_healthz_and_readyz_when_all_is_well(client, db):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.headers["cache-control"] == "no-store"
+    body = ready.json()
+    assert body["status"] == "ready" and body["database"]["ok"] is True
+    assert body["migrations"]["ok"] and body["migrations"]["current"] == body["migrations"]["head"]
+    index = body["index"]
+    assert index["papers"] == paper_count(db) and index["embedded"] == 0
+    assert index["keyword_lag"] == index["papers"] - index["keyword_docs"]
+    for path in ("/healthz", "/readyz", "/metrics"):
+        assert path not in client.get("/openapi.json").json()["paths"]
+
+
+def test_a_database_that_is_down_is_alive_but_not_ready(tmp_path):
+    settings = Settings(data_dir=tmp_path, database_url="postgresql://nobody@127.0.0.1:9/nowhere",
+                        secret_key="s", embed_in_background=False)
+    database = Database(settings)
+    with TestClient(create_app(settings, database), raise_server_exceptions=False) as c:
+        assert c.get("/healthz").status_code == 200
+        ready = c.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["status"] == "not ready" and ready.json()["database"]["ok"] is False
+    assert "OperationalError" in ready.json()["error"]
+
+
+def test_a_schema_behind_the_code_is_not_ready(sqlite_settings, sqlite_db):
+    with sqlite_db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0005_entry_index'"))
+    with TestClient(create_app(sqlite_settings, sqlite_db)) as c:
+        ready = c.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["migrations"] == {"current": "0005_entry_index", "head": "0008_jobs", "ok": False}
+
+
+def test_metrics_count_requests_by_route_template_and_read_jobs_from_the_database(client, db, settings):
+    class NoClient:
+        def __init__(self, _s): pass
+        def __enter__(self): return self
+        def __exit__(self, *exc): pass
+
+    def boom(ctx):
+        raise RuntimeError("no network")
+
+    JobRunner(db, settings, jobs=[Job("boom", EveryHours(6), boom)], client_factory=NoClient).run_due(NOW)
+    for paper in ("2503.11685", "2503.00002", "9999.99999"):
+        client.get(f"/papers/{paper}")
+    client.get("/static/style.css")
+    client.get("/no/such/page")
+    metrics = client.get("/metrics")
+    assert metrics.headers["content-type"].startswith("text/plain")
+    lines = metrics.text.splitlines()
+    assert any(line.startswith('paperfeed_http_requests_total{method="GET",route="/papers/{paper_id:path}",status="404"}')
+               for line in lines)
+    assert any('route="/static/{path}",status="200"' in line for line in lines)
+    assert any('route="unmatched",status="404"' in line for line in lines)
+    assert any(line.startswith('paperfeed_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/papers/')
+               or 'paperfeed_http_request_duration_seconds_bucket{le=' in line for line in lines)
+    assert "/papers/2503.11685" not in metrics.text  # raw paths never become labels
+    assert 'paperfeed_job_runs_total{job="boom"} 1.0' in lines
+    assert 'paperfeed_job_failures_total{job="boom"} 1.0' in lines
+    assert 'paperfeed_job_consecutive_failures{job="boom"} 1.0' in lines
+    papers = paper_count(db)
+    assert f"paperfeed_papers {papers:.1f}" in lines and f"paperfeed_embedding_backlog {papers:.1f}" in lines
+    assert "paperfeed_digests_sent_total 0.0" in lines
+
+
+def paper_count(db) -> int:
+    from sqlalchemy import func, select
+
+    from paperfeed.models import Paper
+
+    with db.session() as s:
+        return s.scalar(select(func.count()).select_from(Paper).where(Paper.withdrawn.is_(False)))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_with_two_workers_adds_up_their_metrics(sqlite_settings):
+    port = _free_port()
+    env = {**os.environ, "PAPERFEED_DATABASE_URL": sqlite_settings.resolved_database_url,
+           "PAPERFEED_DATA_DIR": str(sqlite_settings.data_dir), "PAPERFEED_EMBED_IN_BACKGROUND": "false",
+           "PAPERFEED_SECRET_KEY": "s"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    proc = subprocess.Popen([sys.executable, "-m", "paperfeed", "serve", "--port", str(port), "--workers", "2"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base, proc)
+        with httpx.Client(base_url=base) as http:  # a new connection per request spreads them over workers
+            for _ in range(20):
+                assert http.get("/healthz", headers={"Connection": "close"}).status_code == 200
+            text_ = http.get("/metrics").text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert 'paperfeed_http_requests_total{method="GET",route="/healthz",status="200"} 21.0' in text_, text_  # and the one that saw it up
+    files = list((sqlite_settings.data_dir / "metrics").glob("*.db"))
+    pids = {f.stem.rsplit("_", 1)[-1] for f in files}
+    assert len(pids) >= 1 and files
+
+
+def _wait_until_up(base: str, proc: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read().decode()
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("serve did not come up")
