@@ -170,6 +170,10 @@ BAD_NATIVE = [
     (native("2401.10013", submitted_at="9999-12-31T00:00:00"), "bad submitted_at"),
     (native("2401.10014", entries=[{"day": DAY, "source": "x" * 40}]), "bad daily entry"),
     ({"id": "2401.10015", "title": "T", "abstract": {"a": 1}}, "expected text"),
+    # PostgreSQL refuses NUL in text and JSON: one such record used to fail its whole batch
+    (native("2401.10016", abstract="a\x00b"), "abstract contains a NUL character"),
+    (native("2401.10017", authors=[{"name": "A", "last": "\x00", "first": "", "suffix": ""}]), "bad author name"),
+    (native("2401.10018", extra={"k": "\x00"}), "extra contains a NUL character"),
 ]
 BAD_SNAPSHOT = [
     (snapshot("2401.20001", categories=["cs.LG"]), "categories must be space-separated text"),

@@ -164,7 +164,9 @@ def _version_number(value) -> int:
 
 def _parse_created(text: str) -> datetime:
     """arXiv writes 'Mon, 2 Apr 2007 19:18:42 GMT'; anything else goes to the email parser."""
-    parts = text.split(" ") if type(text) is str else ()
+    if type(text) is not str:
+        raise ValueError(f"bad date {text!r:.40}")
+    parts = text.split(" ")
     if len(parts) == 6 and parts[5] == "GMT" and parts[2] in _MONTHS and len(parts[3]) == 4 \
             and _is_clock(parts[4]):
         clock = parts[4]

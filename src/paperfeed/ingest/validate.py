@@ -129,6 +129,8 @@ def _check_text(name: str, value, limit: int) -> None:
         raise MalformedRecord(f"{name} must be text, got {type(value).__name__}")
     if len(value) > limit:
         raise MalformedRecord(f"{name} too long: {len(value)} characters (limit {limit})")
+    if "\x00" in value:  # PostgreSQL refuses NUL in text, and the batch with it
+        raise MalformedRecord(f"{name} contains a NUL character")
 
 
 def _check_optional_text(name: str, value, limit: int) -> None:
@@ -146,8 +148,9 @@ def _check_authors(authors) -> None:
         # an Author's four fields, each text of bounded length (unrolled: ~6 authors a paper)
         name, last, first, suffix = a.name, a.last, a.first, a.suffix
         if not (type(name) is str and type(last) is str and type(first) is str and type(suffix) is str
-                and len(name) <= limit and len(last) <= limit and len(first) <= limit and len(suffix) <= limit):
-            bad = next(p for p in (name, last, first, suffix) if type(p) is not str or len(p) > limit)
+                and len(name) <= limit and len(last) <= limit and len(first) <= limit and len(suffix) <= limit
+                and "\x00" not in name and "\x00" not in last and "\x00" not in first and "\x00" not in suffix):
+            bad = next(p for p in (name, last, first, suffix) if type(p) is not str or len(p) > limit or "\x00" in p)
             raise MalformedRecord(f"bad author name: {bad!r:.80}")
 
 
@@ -216,11 +219,13 @@ def _check_extra(extra) -> None:
     if not all(type(key) is str for key in extra):
         raise MalformedRecord("extra must have text keys")
     try:
-        size = len(orjson.dumps(extra))
+        encoded = orjson.dumps(extra)
     except orjson.JSONEncodeError as exc:  # nested too deep, or not JSON at all
         raise MalformedRecord(f"bad extra: {exc}") from exc
-    if size > MAX_EXTRA_BYTES:
-        raise MalformedRecord(f"extra too large: {size} bytes (limit {MAX_EXTRA_BYTES})")
+    if len(encoded) > MAX_EXTRA_BYTES:
+        raise MalformedRecord(f"extra too large: {len(encoded)} bytes (limit {MAX_EXTRA_BYTES})")
+    if b"\\u0000" in encoded:  # PostgreSQL's JSONB refuses it
+        raise MalformedRecord("extra contains a NUL character")
 
 
 def _check_entries(entries) -> None:
