@@ -12,7 +12,7 @@ from xml.etree import ElementTree
 import pytest
 from sqlalchemy import select
 
-from community_kit import add_paper, add_user, client, make_app, signed_in
+from community_kit import ServerThread, add_paper, add_user, client, make_app, signed_in
 from hostile_kit import DAY, EVIL_ID, OLD_ID, TRAVERSAL_ID, add_hostile
 from paperfeed.models import User
 from paperfeed.store.papers import get_paper
@@ -193,21 +193,30 @@ def test_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(settings, d
     assert asyncio.run(call(["10.0.0.0/8"], "10.1.2.3", "1.1.1.1, 203.0.113.9, 10.0.0.2")) == ("203.0.113.9", "https")
 
 
-def test_per_ip_limits_count_the_real_peer_not_the_header(settings, db):
-    """Through a real uvicorn started the way `paperfeed serve` starts it: X-Forwarded-For
-    from 127.0.0.1 used to be believed, so each spoofed address had a fresh limit."""
-    import httpx
-    import uvicorn
+class ServedLikeServe(ServerThread):
+    """uvicorn on a free port, given the proxy options `paperfeed serve` gives it."""
 
-    from community_kit import ServerThread
-    from paperfeed.cli.core import proxy_options
+    def __init__(self, app, settings):
+        import threading
+
+        import uvicorn
+
+        from paperfeed.cli.core import proxy_options
+
+        super().__init__(app)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off",
+                                **proxy_options(settings))
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+
+def test_per_ip_limits_count_the_real_peer_not_the_header(settings, db):
+    """X-Forwarded-For from 127.0.0.1 used to be believed (uvicorn's default), so each spoofed
+    address had a fresh limit."""
+    import httpx
 
     app = make_app(settings.model_copy(update={"digest_ip_limit": 2}), db)
-    server = ServerThread(app)
-    server.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=server.port, log_level="warning",
-                                                  lifespan="off", **proxy_options(settings)))
-    server.thread = __import__("threading").Thread(target=server.server.run, daemon=True)
-    with server, httpx.Client(base_url=server.url) as c:
+    with ServedLikeServe(app, settings) as server, httpx.Client(base_url=server.url) as c:
         token = re.search(r'name="csrf-token" content="([0-9a-f]+)"', c.get("/login").text).group(1)
         codes = [c.post("/digest/subscribe", data={"email": f"p{i}@example.org", "csrf_token": token},
                         headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code for i in range(3)]

@@ -43,9 +43,12 @@ def id_path(paper_id: str) -> str:
     a browser resolves dot segments before sending (``%2E%2E`` counts as ``..`` too), so
     such an id must never appear as separate segments or a click on its upvote button
     could post to another route."""
-    segments = str(paper_id).split("/")
+    paper_id = str(paper_id)
+    if not paper_id.strip("."):  # "", "." or "..": no encoding keeps a browser from resolving it
+        return "%2F"  # a page that cannot exist (a 404), one segment deep
+    segments = paper_id.split("/")
     if any(seg in _DOT_SEGMENTS for seg in segments):  # "%2e" in an id is quoted to "%252e": harmless
-        return quote(str(paper_id), safe="")
+        return quote(paper_id, safe="")
     return "/".join(quote(seg, safe="") for seg in segments)
 
 
