@@ -454,3 +454,16 @@ def test_one_arxiv_fetch_in_flight_per_user_and_a_few_per_process(db, submit_set
     assert r.status_code == 400 and "arXiv has no paper" in r.text, "the user's slot was given back"
     r = other.form("/submit", {"reference": "2611.99994"})
     assert r.status_code == 400 and "arXiv has no paper" in r.text, "so was the process's"
+
+
+# --- odd input on account routes is a 4xx (issue 12 row 8, the account part) ----------------------
+
+
+def test_non_ascii_link_tokens_and_huge_token_ids_are_refused_not_crashes(db, settings):
+    app = make_app(settings, db)
+    c = signed_in(app, db, settings, "jana")
+    for path in ("/verify", "/reset/confirm"):
+        r = c.form(path, {"token": "1.2.abc.ünïcödé", "password": "a brand new passphrase"})
+        assert r.status_code == 400 and "not valid" in r.text
+    for huge in (2**40, 10**20):
+        assert c.form(f"/settings/tokens/{huge}/revoke").status_code == 400
