@@ -12,6 +12,7 @@ import smtplib
 import socket
 import ssl
 import uuid
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import formatdate, make_msgid, parseaddr
@@ -95,15 +96,29 @@ class Mailer:
     def send(self, msg: EmailMessage, sender: str, recipient: str) -> None:
         self.send_bytes(sender, recipient, wire_bytes(msg))
 
-    def send_bytes(self, sender: str, recipient: str, payload: bytes) -> None:
-        """Send one message (CRLF line ends); raises TemporaryMailError or PermanentMailError."""
+    def send_bytes(self, sender: str, recipient: str, payload: bytes, commit_point=None) -> bool:
+        """Send one message (CRLF line ends); raises TemporaryMailError or PermanentMailError.
+
+        ``commit_point``, a context manager factory, wraps the step that cannot be taken back
+        (DATA, once MAIL and RCPT are accepted): it yields False to call the message off, and
+        its block ends only after the server accepted the message. Returns False when called off.
+        """
+        commit_point = commit_point or _go_ahead
         if self.dry_run_dir is not None:
-            _write_bytes(self.dry_run_dir, payload)
-            return
+            with commit_point() as go:
+                if go:
+                    _write_bytes(self.dry_run_dir, payload)
+            return go
         try:
             if self._smtp is None:
                 self._smtp = _connect(self.settings)
-            self._smtp.sendmail(sender, [recipient], payload)
+            self._envelope(sender, recipient)
+            with commit_point() as go:
+                if not go:
+                    self._reset()
+                    return False
+                self._data(payload)
+            return True
         except smtplib.SMTPAuthenticationError as exc:
             self._drop()
             raise MailConfigError(f"SMTP login failed: {exc.smtp_code} {exc.smtp_error!r}", exc.smtp_code) from exc
@@ -118,6 +133,22 @@ class Mailer:
                 OSError) as exc:
             self._drop()
             raise TemporaryMailError(f"connection: {exc}") from exc
+
+    def _envelope(self, sender: str, recipient: str) -> None:
+        # smtplib's sendmail in two steps (no ESMTP options needed), raising what it raises.
+        smtp = self._smtp
+        smtp.ehlo_or_helo_if_needed()
+        code, resp = smtp.mail(sender)
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, resp, sender)
+        code, resp = smtp.rcpt(recipient)
+        if code not in (250, 251):
+            raise smtplib.SMTPRecipientsRefused({recipient: (code, resp)})
+
+    def _data(self, payload: bytes) -> None:
+        code, resp = self._smtp.data(payload)
+        if code != 250:
+            raise smtplib.SMTPDataError(code, resp)
 
     def _reset(self) -> None:
         # After a refused transaction the connection is usable once RSET succeeds.
@@ -144,6 +175,11 @@ class Mailer:
             smtp.quit()
         except (smtplib.SMTPException, OSError):
             smtp.close()
+
+
+@contextmanager
+def _go_ahead():
+    yield True
 
 
 def _by_code(code: int, text: bytes | str) -> MailError:

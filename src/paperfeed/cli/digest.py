@@ -10,6 +10,9 @@ import click
 from paperfeed.cli.context import AppContext, pass_app
 
 
+CLAIMED_ELSEWHERE_EXIT = 75  # EX_TEMPFAIL: try again later
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(digest)
 
@@ -32,8 +35,10 @@ def send(app: AppContext, period: str, dry_run: Path | None, day, batch_size: in
     """Send this period's digests: exactly once per subscriber, safe to rerun (cron-friendly).
 
     Rerunning, or running several senders at once, sends no duplicates; a run killed
-    part-way is resumed by running it again (claims expire after digest_lease_seconds).
-    Exits 1 when some deliveries failed.
+    part-way is resumed by running it again once its claims expire (digest_lease_seconds
+    after its last renewal), sending at most one message twice. A run that finds another
+    sender at work waits for it. Exits 1 when some deliveries failed, and 75 when deliveries
+    are left claimed by a sender that stopped (killed?): run again after the time it prints.
     """
     from paperfeed.digest.send import send_period
     from paperfeed.mail import MailConfigError
@@ -44,8 +49,14 @@ def send(app: AppContext, period: str, dry_run: Path | None, day, batch_size: in
     except MailConfigError as exc:
         raise click.ClickException(str(exc))
     click.echo(report.summary())
+    if report.claimed_elsewhere:
+        until = report.claimed_until.strftime("%H:%M:%S")
+        click.echo(f"{report.claimed_elsewhere} deliveries are claimed by another sender until {until} UTC; "
+                   "that sender stopped renewing its claims: run this again after that time", err=True)
     if report.failed or report.bounced:
         sys.exit(1)
+    if report.claimed_elsewhere:
+        sys.exit(CLAIMED_ELSEWHERE_EXIT)
 
 
 @digest.command()

@@ -2,9 +2,18 @@
 
 Work is claimed in the database: ``plan_deliveries`` inserts one row per due subscriber and
 period (unique), and senders claim batches of rows with a lease (an atomic UPDATE; SKIP
-LOCKED on PostgreSQL). A delivery is marked sent right after the SMTP server accepts it,
-so a sender killed part-way leaves at most the message in flight; once its lease expires
-a rerun sends only what was not yet sent.
+LOCKED on PostgreSQL). While a sender works, a heartbeat renews its claims every
+lease/3 (at most every 10 s), so a batch that takes longer than the lease keeps them.
+
+The one step that cannot be taken back, SMTP's DATA, is taken by one connection at a time
+(the others overlap their MAIL and RCPT meanwhile): the claim is checked and renewed, the
+message handed over, and the delivery marked sent, in that order. So a sender killed at
+any moment leaves at most one message that the server accepted but nobody recorded: the
+one duplicate a rerun can send once the dead sender's lease has expired.
+
+A sender that runs out of work while another sender holds live claims waits for that
+sender while its heartbeat goes on; claims that stop being renewed belong to a dead
+sender, and the run ends reporting them (``SendReport.claimed_elsewhere``).
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -42,6 +52,9 @@ class SendReport:
     bounced: int = 0  # permanent failures
     paused: int = 0
     batches: int = 0
+    lost_claims: int = 0  # taken over by another sender while this one waited (not sent here)
+    claimed_elsewhere: int = 0  # left claimed by a sender that stopped renewing (killed?)
+    claimed_until: datetime | None = None  # when the last of those claims expires
     timings: dict[str, float] = field(default_factory=lambda: {"pool": 0.0, "choose": 0.0, "render": 0.0,
                                                                "smtp": 0.0, "db": 0.0})
 
@@ -65,6 +78,13 @@ def today_utc() -> date:
     return datetime.now(timezone.utc).date()
 
 
+MAX_RENEW_INTERVAL = 10.0  # seconds: how stale a live sender's claims can look to others
+
+
+def renew_interval(settings) -> float:
+    return min(settings.digest_lease_seconds * settings.digest_lease_renew_fraction, MAX_RENEW_INTERVAL)
+
+
 def send_period(db: Database, kind: str, today: date | None = None, *, dry_run_dir: Path | None = None,
                 batch_size: int | None = None, wait_for_retries: bool = True) -> SendReport:
     """Send (or resume sending) the ``kind`` digests of the period containing ``today``."""
@@ -76,20 +96,76 @@ def send_period(db: Database, kind: str, today: date | None = None, *, dry_run_d
         report.planned = store.plan_deliveries(session, period.key, kind, period.max_weekday, utcnow())
     pool, span = build_pool(db, period)
     report.timings["pool"] += time.perf_counter() - clock
-    with _Sender(db, DigestRenderer(settings, period), pool, span, report, dry_run_dir) as sender:
+    owner = uuid.uuid4().hex  # this run's claims, renewed by its heartbeat
+    with _Heartbeat(db, owner), _Sender(db, DigestRenderer(settings, period), pool, span, report,
+                                        dry_run_dir) as sender:
         while True:
-            batch = _claim(db, period, batch_size or settings.digest_batch_size, report)
+            batch = _claim(db, period, owner, batch_size or settings.digest_batch_size, report)
             if batch:
                 sender.send_batch(batch)
-            elif not (wait_for_retries and _wait_for_retry(db, period)):
+            elif not _more_may_come(db, period, owner, report, wait_for_retries):
                 break
     log.info("%s", report.summary())
     return report
 
 
-def _claim(db: Database, period: DigestPeriod, size: int, report: SendReport) -> list[Claimed]:
+def _more_may_come(db: Database, period: DigestPeriod, owner: str, report: SendReport, wait: bool) -> bool:
+    """Nothing to claim now: True after waiting for a retry to fall due or for a live sender."""
+    if wait and _wait_for_retry(db, period):
+        return True
+    return _wait_for_other_senders(db, period, owner, report, wait)
+
+
+def _wait_for_other_senders(db: Database, period: DigestPeriod, owner: str, report: SendReport,
+                            wait: bool) -> bool:
+    """True after a pause when another sender holds live claims and still renews them (it is
+    at work: wait for it, and take over whatever it leaves to expire). False when no other
+    claims are live, or their sender stopped renewing: those are reported, not waited for."""
+    interval = renew_interval(db.settings)
+    lease = timedelta(seconds=db.settings.digest_lease_seconds)
+    now = utcnow()
+    with db.session() as session:
+        ends = store.claims_of_others(session, period.key, owner, now)
+    report.claimed_elsewhere, report.claimed_until = len(ends), max(ends, default=None)
+    if not ends:
+        return False
+    # Renewed within 1.5 renewal intervals: the sender is alive (senders share the lease setting).
+    renewed_at = report.claimed_until - lease
+    if not wait or (now - renewed_at).total_seconds() > 1.5 * interval:
+        return False
+    time.sleep(min(interval / 2, 1.0))
+    return True
+
+
+class _Heartbeat:
+    """Renews every claim of ``owner`` every renew_interval while the sender runs, so a batch
+    that takes longer than the lease is not taken over by another sender."""
+
+    def __init__(self, db: Database, owner: str):
+        self.db, self.owner = db, owner
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="digest-heartbeat", daemon=True)
+
+    def __enter__(self) -> "_Heartbeat":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def _run(self) -> None:
+        lease = timedelta(seconds=self.db.settings.digest_lease_seconds)
+        while not self.stopped.wait(renew_interval(self.db.settings)):
+            try:
+                with self.db.session() as session:
+                    store.renew_claims(session, self.owner, utcnow(), lease)
+            except Exception as exc:  # a database hiccup: the next beat tries again
+                log.warning("could not renew digest claims: %s", exc)
+
+
+def _claim(db: Database, period: DigestPeriod, owner: str, size: int, report: SendReport) -> list[Claimed]:
     clock = time.perf_counter()
-    owner = uuid.uuid4().hex
     lease = timedelta(seconds=db.settings.digest_lease_seconds)
     with db.session() as session:
         rows = store.claim_deliveries(session, period.key, owner, size, utcnow(), lease)
@@ -118,6 +194,7 @@ class _Sender:
         self.db, self.renderer, self.pool, self.span, self.report = db, renderer, pool, span, report
         self.dry_run_dir = dry_run_dir
         self.lock = threading.Lock()
+        self.handover = threading.Lock()  # one message at a time past the point of no return
         self.local = threading.local()
         self.mailers: list[Mailer] = []
         self.workers = ThreadPoolExecutor(max(1, db.settings.digest_smtp_connections), "digest-smtp")
@@ -167,7 +244,8 @@ class _Sender:
     def _transmit(self, claimed: Claimed, mail: DigestMail, paper_pks: list[int]) -> None:
         clock = time.perf_counter()
         try:
-            self._mailer().send_bytes(self.sender_address, mail.recipient.email, mail.data)
+            handed_over = self._mailer().send_bytes(self.sender_address, mail.recipient.email, mail.data,
+                                                    lambda: self._handover(claimed, mail, paper_pks))
         except TemporaryMailError as exc:
             self._add("smtp", time.perf_counter() - clock)
             self._temporary_failure(claimed, str(exc))
@@ -176,8 +254,21 @@ class _Sender:
             self._add("smtp", time.perf_counter() - clock)
             self._permanent_failure(claimed, str(exc))
             return
-        self._add("smtp", time.perf_counter() - clock)
-        self._finish(store.mark_sent, "sent", claimed.pk, claimed.owner, paper_pks, mail.message_id, utcnow())
+        self._add("smtp", time.perf_counter() - clock, None if handed_over else "lost_claims")
+
+    @contextmanager
+    def _handover(self, claimed: Claimed, mail: DigestMail, paper_pks: list[int]):
+        """Around DATA: only while this sender still holds the claim, and recorded as sent
+        before any other message may be handed over."""
+        with self.handover:
+            lease = timedelta(seconds=self.db.settings.digest_lease_seconds)
+            if not self._finish(store.renew_claim, None, claimed.pk, claimed.owner, utcnow(), lease):
+                log.warning("digest delivery %s: claim taken over by another sender; not sent", claimed.pk)
+                yield False
+                return
+            yield True  # the server accepts the message here; an error raises instead
+            self._finish(store.mark_sent, "sent", claimed.pk, claimed.owner, paper_pks, mail.message_id,
+                         utcnow())
 
     def _mailer(self) -> Mailer:
         mailer = getattr(self.local, "mailer", None)

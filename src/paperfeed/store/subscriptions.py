@@ -114,11 +114,16 @@ def claim_deliveries(session: Session, period_key: str, owner: str, limit: int, 
     )
     inner = (select(DigestDelivery.pk).where(DigestDelivery.period_key == period_key, claimable)
              .order_by(DigestDelivery.pk).limit(limit))
+    picked = inner.scalar_subquery()
     if session.bind.dialect.name == "postgresql":
-        inner = inner.with_for_update(skip_locked=True)
+        # Materialised, so it runs once: as a plain subquery PostgreSQL may run it again for
+        # each row, and each run skips the rows already claimed and picks new ones (a claim
+        # of 2 took 3 rows).
+        cte = inner.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        picked = select(cte.c.pk).scalar_subquery()
     session.execute(
         update(DigestDelivery)
-        .where(DigestDelivery.pk.in_(inner.scalar_subquery()), claimable)
+        .where(DigestDelivery.pk.in_(picked), claimable)
         .values(status=D_CLAIMED, owner=owner, lease_until=now + lease)
         .execution_options(synchronize_session=False)
     )
@@ -126,6 +131,30 @@ def claim_deliveries(session: Session, period_key: str, owner: str, limit: int, 
         select(DigestDelivery).where(DigestDelivery.owner == owner, DigestDelivery.status == D_CLAIMED)
         .order_by(DigestDelivery.pk)
     ))
+
+
+def renew_claims(session: Session, owner: str, now: datetime, lease: timedelta) -> int:
+    """Extends every claim ``owner`` still holds (the sender's heartbeat); returns how many."""
+    return session.execute(
+        update(DigestDelivery).where(DigestDelivery.owner == owner, DigestDelivery.status == D_CLAIMED)
+        .values(lease_until=now + lease).execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def renew_claim(session: Session, delivery_pk: int, owner: str, now: datetime, lease: timedelta) -> bool:
+    """Extends one claim, if ``owner`` still holds it: False means another sender took it over."""
+    return session.execute(
+        update(DigestDelivery).where(DigestDelivery.pk == delivery_pk, DigestDelivery.owner == owner,
+                                     DigestDelivery.status == D_CLAIMED)
+        .values(lease_until=now + lease).execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
+def claims_of_others(session: Session, period_key: str, owner: str, now: datetime) -> list[datetime]:
+    """The lease ends of live claims on this period held by senders other than ``owner``."""
+    return list(session.scalars(select(DigestDelivery.lease_until).where(
+        DigestDelivery.period_key == period_key, DigestDelivery.status == D_CLAIMED,
+        DigestDelivery.owner != owner, DigestDelivery.lease_until >= now)))
 
 
 def next_retry_at(session: Session, period_key: str) -> datetime | None:
