@@ -69,7 +69,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     _install_docs(app)
 
     from paperfeed.web import digest as digest_pages
-    from paperfeed.web import api, community, feeds, health, pages
+    from paperfeed.web import api, community, feeds, health, http, pages
 
     community.install(app)  # CSRF middleware, rate limiter, template helpers
     app.include_router(community.router)  # before pages: /papers/trending precedes /papers/{id}
@@ -78,6 +78,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(digest_pages.router)
     app.include_router(pages.router)
     app.include_router(health.router)  # /healthz, /readyz, /metrics
+    http.install(app)  # HEAD, gzip, static cache headers, /favicon.ico
     app.add_middleware(health.RequestMetrics)  # outermost: times every request, errors included
     return app
 

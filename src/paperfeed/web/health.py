@@ -106,7 +106,7 @@ class RequestMetrics:
             return await self.app(scope, receive, send)
         from paperfeed.metrics import observe_request
 
-        started, status, root = time.perf_counter(), [500], scope.get("root_path", "")
+        started, status, root, method = time.perf_counter(), [500], scope.get("root_path", ""), scope["method"]
 
         async def send_and_note(message):
             if message["type"] == "http.response.start":
@@ -116,7 +116,7 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            observe_request(scope["method"], _route_template(scope, root), status[0], time.perf_counter() - started)
+            observe_request(method, _route_template(scope, root), status[0], time.perf_counter() - started)
 
 
 def _route_template(scope, root_before: str) -> str:
