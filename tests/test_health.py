@@ -81,6 +81,7 @@ def test_metrics_count_requests_by_route_template_and_read_jobs_from_the_databas
     for paper in ("2503.11685", "2503.00002", "9999.99999"):
         client.get(f"/papers/{paper}")
     client.get("/static/style.css")
+    client.get("/api/papers/search", params={"q": "attention", "mode": "keyword"})
     client.get("/no/such/page")
     metrics = client.get("/metrics")
     assert metrics.headers["content-type"].startswith("text/plain")
@@ -98,6 +99,8 @@ def test_metrics_count_requests_by_route_template_and_read_jobs_from_the_databas
     papers = paper_count(db)
     assert f"paperfeed_papers {papers:.1f}" in lines and f"paperfeed_embedding_backlog {papers:.1f}" in lines
     assert "paperfeed_digests_sent_total 0.0" in lines
+    assert any(line.startswith('paperfeed_api_searches_total{mode="keyword"}') for line in lines)
+    assert f"paperfeed_index_keyword_docs {papers:.1f}" in lines and "paperfeed_index_keyword_lag 0.0" in lines
 
 
 def paper_count(db) -> int:

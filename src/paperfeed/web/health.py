@@ -90,7 +90,7 @@ def _index_state(request: Request) -> dict:
 def metrics(request: Request) -> Response:
     from paperfeed.metrics import render
 
-    body, content_type = render(request.app.state.db)
+    body, content_type = render(request.app.state.db, _index_state(request))
     return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
 
 
@@ -106,17 +106,19 @@ class RequestMetrics:
             return await self.app(scope, receive, send)
         from paperfeed.metrics import observe_request
 
-        started, status, root, method = time.perf_counter(), [500], scope.get("root_path", ""), scope["method"]
+        started, root, method = time.perf_counter(), scope.get("root_path", ""), scope["method"]
+        status, mode = [500], [None]
 
         async def send_and_note(message):
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+                mode[0] = next((v.decode() for k, v in message.get("headers", ()) if k.lower() == b"x-search-mode"), None)
             await send(message)
 
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            observe_request(method, _route_template(scope, root), status[0], time.perf_counter() - started)
+            observe_request(method, _route_template(scope, root), status[0], time.perf_counter() - started, mode[0])
 
 
 def _route_template(scope, root_before: str) -> str:
