@@ -68,6 +68,15 @@ def test_a_schema_behind_the_code_is_not_ready(sqlite_settings, sqlite_db):
     assert ready.json()["migrations"] == {"current": "0005_entry_index", "head": "0008_jobs", "ok": False}
 
 
+def test_a_schema_from_a_newer_release_stays_ready(sqlite_settings, sqlite_db):
+    """In a rolling upgrade, nodes not yet upgraded keep serving after `db upgrade`."""
+    with sqlite_db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099_from_the_future'"))
+    with TestClient(create_app(sqlite_settings, sqlite_db)) as c:
+        ready = c.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["migrations"]["ahead"] is True
+
+
 def test_metrics_count_requests_by_route_template_and_read_jobs_from_the_database(client, db, settings):
     class NoClient:
         def __init__(self, _s): pass

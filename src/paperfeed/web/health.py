@@ -49,16 +49,31 @@ def readyz(request: Request) -> JSONResponse:
 
 
 @lru_cache(maxsize=1)
-def _code_heads() -> tuple[str, ...]:
+def _scripts():
     from alembic.script import ScriptDirectory
 
-    return tuple(ScriptDirectory.from_config(alembic_config(None)).get_heads())
+    return ScriptDirectory.from_config(alembic_config(None))
 
 
 def _migrations(db: Database) -> dict:
-    current, heads = current_revision(db.engine), _code_heads()
-    return {"current": current, "head": heads[0] if len(heads) == 1 else list(heads),
-            "ok": len(heads) == 1 and current == heads[0]}
+    """Ready at the code's head; not ready behind it (the code would use missing tables).
+    A revision this code does not know is a newer release's: a node not yet upgraded in a
+    rolling upgrade, which keeps serving (releases migrate by adding, see docs/deploy.md)."""
+    scripts = _scripts()
+    current, heads = current_revision(db.engine), tuple(scripts.get_heads())
+    state = {"current": current, "head": heads[0] if len(heads) == 1 else list(heads)}
+    if current is not None and current not in heads and not _known(scripts, current):
+        return {**state, "ok": True, "ahead": True}
+    return {**state, "ok": len(heads) == 1 and current == heads[0]}
+
+
+def _known(scripts, revision: str) -> bool:
+    from alembic.util import CommandError
+
+    try:
+        return scripts.get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def _index_state(request: Request) -> dict:
