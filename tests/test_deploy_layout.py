@@ -85,7 +85,8 @@ def _wait_for_jobs(db, names: set[str], seconds: float = 90) -> None:
 def _ask(port: int):
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
         day = http.get("/api/daily_papers", params={"date": "2026-09-24", "limit": 100}).json()
-        found = http.get("/api/papers/search", params={"q": "Drift Contract spectral updates", "mode": "keyword"}).json()
+        found = http.get("/api/papers/search",
+                         params={"q": "Drift Contract spectral updates", "mode": "keyword"}).json()
         ready = http.get("/readyz").json()["status"]
         about = http.get("/about").text
     return ({item["paper"]["id"] for item in day}, [item["paper"]["id"] for item in found][:3], ready,

@@ -127,7 +127,8 @@ class RequestMetrics:
         async def send_and_note(message):
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
-                mode[0] = next((v.decode() for k, v in message.get("headers", ()) if k.lower() == b"x-search-mode"), None)
+                headers = message.get("headers", ())
+                mode[0] = next((v.decode() for k, v in headers if k.lower() == b"x-search-mode"), None)
             await send(message)
 
         try:
