@@ -156,5 +156,5 @@ class JobService:
             self._stop.wait(self.check_seconds)
 
 
-def start_job_service(db: Database, settings: Settings) -> JobService:
-    return JobService(db, settings).start()
+def start_job_service(db: Database, settings: Settings, clock: Callable[[], datetime] = utc_now) -> JobService:
+    return JobService(db, settings, clock=clock).start()

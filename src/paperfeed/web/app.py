@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from contextlib import asynccontextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -39,7 +40,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         if settings.run_jobs_in_web:  # scheduled fetches; claimed in the database, so one runner per run
             from paperfeed.jobs.runner import start_job_service
 
-            services.append(start_job_service(database, settings))
+            services.append(start_job_service(database, settings, clock=lambda: _utc(app.state.clock())))
         try:
             yield
         finally:
@@ -81,6 +82,11 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     http.install(app)  # HEAD, gzip, static cache headers, /favicon.ico
     app.add_middleware(health.RequestMetrics)  # outermost: times every request, errors included
     return app
+
+
+def _utc(unix_seconds: float) -> datetime:
+    """The web layer's clock (unix seconds) as the naive UTC the jobs and database use."""
+    return datetime.fromtimestamp(unix_seconds, timezone.utc).replace(tzinfo=None)
 
 
 def _install_docs(app: FastAPI) -> None:
