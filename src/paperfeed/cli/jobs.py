@@ -147,6 +147,8 @@ def jobs_run(app: AppContext, names: tuple[str, ...]) -> None:
     unknown = [name for name in names if name not in known]
     if unknown:
         raise click.UsageError(f"unknown job {', '.join(unknown)}; configured: {', '.join(known) or 'none'}")
+    if not known:
+        raise click.ClickException("no scheduled jobs: set PAPERFEED_FETCH_CATEGORIES (e.g. cs.LG,cs.CL)")
     failed = False
     for name in names or list(known):
         outcome = runner.run_job(known[name], utc_now(), force=True)
