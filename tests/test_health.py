@@ -68,36 +68,70 @@ def test_a_schema_behind_the_code_is_not_ready(sqlite_settings, sqlite_db):
     assert ready.json()["migrations"] == {"current": "0005_entry_index", "head": "0008_jobs", "ok": False}
 
 
-def test_metrics_count_requests_by_route_template_and_read_jobs_from_the_database(client, db, settings):
-    class NoClient:
-        def __init__(self, _s): pass
-        def __enter__(self): return self
-        def __exit__(self, *exc): pass
+def test_a_schema_from_a_newer_release_stays_ready(sqlite_settings, sqlite_db):
+    """In a rolling upgrade, nodes not yet upgraded keep serving after `db upgrade`."""
+    with sqlite_db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099_from_the_future'"))
+    with TestClient(create_app(sqlite_settings, sqlite_db)) as c:
+        ready = c.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["migrations"]["ahead"] is True
 
+
+def sample(text_: str, series: str) -> float:
+    """One series' value in the exposition text (0 when absent)."""
+    for line in text_.splitlines():
+        if line.startswith(series + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+PAPER_ROUTE = 'method="GET",route="/papers/{paper_id:path}"'
+
+
+class NoClient:
+    def __init__(self, _settings):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
+def test_metrics_count_requests_by_route_template_and_read_jobs_from_the_database(client, db, settings):
     def boom(ctx):
         raise RuntimeError("no network")
 
     JobRunner(db, settings, jobs=[Job("boom", EveryHours(6), boom)], client_factory=NoClient).run_due(NOW)
-    for paper in ("2503.11685", "2503.00002", "9999.99999"):
+    before = client.get("/metrics").text  # counters are per process: compare before and after
+    for paper in ("2503.11685", "9999.99998", "9999.99999"):
         client.get(f"/papers/{paper}")
     client.get("/static/style.css")
+    client.get("/api/papers/search", params={"q": "attention", "mode": "keyword"})
     client.get("/no/such/page")
     metrics = client.get("/metrics")
+    after, lines = metrics.text, metrics.text.splitlines()
     assert metrics.headers["content-type"].startswith("text/plain")
-    lines = metrics.text.splitlines()
-    assert any(line.startswith('paperfeed_http_requests_total{method="GET",route="/papers/{paper_id:path}",status="404"}')
-               for line in lines)
-    assert any('route="/static/{path}",status="200"' in line for line in lines)
-    assert any('route="unmatched",status="404"' in line for line in lines)
-    assert any(line.startswith('paperfeed_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/papers/')
-               or 'paperfeed_http_request_duration_seconds_bucket{le=' in line for line in lines)
-    assert "/papers/2503.11685" not in metrics.text  # raw paths never become labels
+
+    def grew(series: str) -> float:
+        return sample(after, series) - sample(before, series)
+
+    assert grew(f'paperfeed_http_requests_total{{{PAPER_ROUTE},status="200"}}') == 1
+    assert grew(f'paperfeed_http_requests_total{{{PAPER_ROUTE},status="404"}}') == 2
+    assert grew(f"paperfeed_http_request_duration_seconds_count{{{PAPER_ROUTE}}}") == 3
+    assert grew(f'paperfeed_http_request_duration_seconds_bucket{{le="+Inf",{PAPER_ROUTE}}}') == 3
+    assert grew('paperfeed_http_requests_total{method="GET",route="/static/{path}",status="200"}') == 1
+    assert grew('paperfeed_http_requests_total{method="GET",route="unmatched",status="404"}') == 1
+    assert grew('paperfeed_api_searches_total{mode="keyword"}') == 1
+    assert "/papers/2503.11685" not in after  # raw paths never become labels
     assert 'paperfeed_job_runs_total{job="boom"} 1.0' in lines
     assert 'paperfeed_job_failures_total{job="boom"} 1.0' in lines
     assert 'paperfeed_job_consecutive_failures{job="boom"} 1.0' in lines
     papers = paper_count(db)
     assert f"paperfeed_papers {papers:.1f}" in lines and f"paperfeed_embedding_backlog {papers:.1f}" in lines
     assert "paperfeed_digests_sent_total 0.0" in lines
+    assert f"paperfeed_index_keyword_docs {papers:.1f}" in lines and "paperfeed_index_keyword_lag 0.0" in lines
 
 
 def paper_count(db) -> int:
@@ -133,7 +167,8 @@ def test_serve_with_two_workers_adds_up_their_metrics(sqlite_settings):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    assert 'paperfeed_http_requests_total{method="GET",route="/healthz",status="200"} 21.0' in text_, text_  # and the one that saw it up
+    # 20 and the one that saw it up, whichever worker answered each
+    assert 'paperfeed_http_requests_total{method="GET",route="/healthz",status="200"} 21.0' in text_, text_
     files = list((sqlite_settings.data_dir / "metrics").glob("*.db"))
     pids = {f.stem.rsplit("_", 1)[-1] for f in files}
     assert len(pids) >= 1 and files

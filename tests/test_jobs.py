@@ -8,7 +8,7 @@ recorded rather than slept.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
@@ -287,3 +287,25 @@ def test_worker_runs_until_terminated(db, settings, replay):
     text = "".join(lines) + out
     assert "paperfeed worker started: fetch-arxiv (Mon-Fri at 02:00 UTC), fetch-hf (every 6 h)" in text
     assert "embedding off; digests off" in text and "paperfeed worker stopped" in text
+
+
+def test_serve_runs_the_jobs_in_process_on_the_web_clock(db, fetch_settings, replay):
+    from paperfeed.jobs.runner import JobService
+
+    in_web = fetch_settings.model_copy(update={"run_jobs_in_web": True, "job_check_seconds": 0.2})
+    app = create_app(in_web, db)
+    app.state.clock = lambda: THU.replace(tzinfo=timezone.utc).timestamp()
+    with TestClient(app):
+        for _ in range(300):
+            with db.session() as s:
+                rows = {r.name: r for r in s.scalars(select(JobRun).where(JobRun.last_status == "ok"))}
+            if len(rows) == 2:
+                break
+            threading.Event().wait(0.1)
+    assert {name: (row.runs, row.last_started_at) for name, row in rows.items()} == {
+        "fetch-arxiv": (1, THU), "fetch-hf": (1, THU)}
+    assert sorted(replay.paths()) == ["/api/daily_papers", "/rss/cs.LG+cs.CL"]
+    # off: the web nodes of an N-machine layout leave the jobs to the worker
+    off = JobService(db, fetch_settings.model_copy(update={"fetch_categories": []})).start()
+    assert not off._thread.is_alive()
+    off.stop()

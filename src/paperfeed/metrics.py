@@ -25,11 +25,15 @@ REQUESTS = Counter("paperfeed_http_requests", "HTTP requests answered, by route 
 LATENCY = Histogram("paperfeed_http_request_duration_seconds", "Time to answer a request, by route template",
                     ["method", "route"],
                     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+SEARCHES = Counter("paperfeed_api_searches", "API searches, by the mode that answered (keyword while "
+                   "semantic search is still indexing)", ["mode"])
 
 
-def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+def observe_request(method: str, route: str, status: int, seconds: float, search_mode: str | None = None) -> None:
     REQUESTS.labels(method, route, str(status)).inc()
     LATENCY.labels(method, route).observe(seconds)
+    if search_mode:
+        SEARCHES.labels(search_mode).inc()
 
 
 def use_multiproc_dir(data_dir: Path) -> Path:
@@ -92,9 +96,22 @@ def _job_families(jobs):
     return [runs, failures, failing, success]
 
 
-def render(db) -> tuple[bytes, str]:
+class IndexCollector(Collector):
+    """This node's search index against the database (each node keeps its own index)."""
+
+    def __init__(self, state: dict):
+        self.state = state
+
+    def collect(self):
+        for key, help_text in (("keyword_docs", "Papers in this node's keyword index"),
+                               ("keyword_lag", "Papers not yet in this node's keyword index"),
+                               ("vector_docs", "Papers in this node's vector snapshot")):
+            yield GaugeMetricFamily(f"paperfeed_index_{key}", help_text, value=self.state.get(key, 0))
+
+
+def render(db, index_state: dict | None = None) -> tuple[bytes, str]:
     """The exposition text for one scrape: request metrics (this process's, or every
-    worker's in multi-process mode) followed by the database's numbers."""
+    worker's in multi-process mode) followed by the database's and the index's numbers."""
     if os.environ.get(MULTIPROC_ENV):
         from prometheus_client import multiprocess
 
@@ -104,4 +121,6 @@ def render(db) -> tuple[bytes, str]:
         from prometheus_client import REGISTRY as requests
     shared = CollectorRegistry()
     shared.register(DatabaseCollector(db))
+    if index_state is not None:
+        shared.register(IndexCollector(index_state))
     return generate_latest(requests) + generate_latest(shared), CONTENT_TYPE_LATEST

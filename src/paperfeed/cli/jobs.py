@@ -41,7 +41,8 @@ def worker(app: AppContext, once: bool) -> None:
     from paperfeed.jobs.runner import JobRunner, JobService, utc_now
 
     if once:
-        outcomes = JobRunner(app.db, app.settings, on_event=_echo_event, progress=sys.stderr.isatty()).run_due(utc_now())
+        runner = JobRunner(app.db, app.settings, on_event=_echo_event, progress=sys.stderr.isatty())
+        outcomes = runner.run_due(utc_now())
         if any(not outcome.ok for outcome in outcomes):
             raise SystemExit(1)
         return
@@ -71,7 +72,8 @@ def _describe(app: AppContext, services: list) -> str:
     parts = [", ".join(f"{job.name} ({job.schedule.describe()})" for job in jobs_list)
              or "no fetch jobs (set PAPERFEED_FETCH_CATEGORIES)"]
     parts.append(f"embedding {'on' if app.settings.embed_in_background else 'off'}")
-    parts.append(f"digests {'at %02d:00 UTC' % app.settings.digest_send_hour if app.settings.digest_scheduler else 'off'}")
+    digests = f"at {app.settings.digest_send_hour:02d}:00 UTC" if app.settings.digest_scheduler else "off"
+    parts.append(f"digests {digests}")
     return "; ".join(parts)
 
 
@@ -145,6 +147,8 @@ def jobs_run(app: AppContext, names: tuple[str, ...]) -> None:
     unknown = [name for name in names if name not in known]
     if unknown:
         raise click.UsageError(f"unknown job {', '.join(unknown)}; configured: {', '.join(known) or 'none'}")
+    if not known:
+        raise click.ClickException("no scheduled jobs: set PAPERFEED_FETCH_CATEGORIES (e.g. cs.LG,cs.CL)")
     failed = False
     for name in names or list(known):
         outcome = runner.run_job(known[name], utc_now(), force=True)

@@ -50,6 +50,7 @@ class JobRunner:
         self.client_factory = client_factory
         self.on_event = on_event or (lambda line: log.info("%s", line))
         self.progress = progress
+        self._known: set[str] = set()  # jobs whose row exists
 
     def run_due(self, now: datetime) -> list[Outcome]:
         """Run every job that is due at ``now`` and that this runner wins the claim for."""
@@ -62,10 +63,15 @@ class JobRunner:
 
     def run_job(self, job: Job, now: datetime, force: bool = False) -> Outcome | None:
         """Run one job if due (or ``force``) and unclaimed; None when it was not ours to run."""
-        state.ensure_job(self.db, job.name, first_run=now)  # a new job runs at once
-        last_success = state.last_success(self.db, job.name)
+        if job.name not in self._known:
+            state.ensure_job(self.db, job.name, first_run=now)  # a new job runs at once
+            self._known.add(job.name)
+        row = state.peek(self.db, job.name)
+        if row is None or not (force or row.next_run_at <= now):
+            return None  # not due: decided with a read, so idle checks write nothing
         if not state.claim(self.db, job.name, self.owner, now, self.settings.job_lease_seconds, force=force):
             return None
+        last_success = row.last_success_at
         self.on_event(f"{job.name}: running")
         started = time.monotonic()
         with _Heartbeat(self, job.name, now, started):
@@ -156,5 +162,5 @@ class JobService:
             self._stop.wait(self.check_seconds)
 
 
-def start_job_service(db: Database, settings: Settings) -> JobService:
-    return JobService(db, settings).start()
+def start_job_service(db: Database, settings: Settings, clock: Callable[[], datetime] = utc_now) -> JobService:
+    return JobService(db, settings, clock=clock).start()

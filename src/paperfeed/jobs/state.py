@@ -77,14 +77,15 @@ def finish(db: Database, name: str, owner: str, started: datetime, finished: dat
         return True
 
 
+def peek(db: Database, name: str):
+    """The job's schedule fields, read without a lock (the claim re-checks them)."""
+    with db.session() as session:
+        return session.execute(select(JobRun.next_run_at, JobRun.last_success_at).where(JobRun.name == name)).first()
+
+
 def failures_so_far(db: Database, name: str) -> int:
     with db.session() as session:
         return session.scalar(select(JobRun.failures).where(JobRun.name == name)) or 0
-
-
-def last_success(db: Database, name: str) -> datetime | None:
-    with db.session() as session:
-        return session.scalar(select(JobRun.last_success_at).where(JobRun.name == name))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from contextlib import asynccontextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -46,7 +47,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         if settings.run_jobs_in_web:  # scheduled fetches; claimed in the database, so one runner per run
             from paperfeed.jobs.runner import start_job_service
 
-            services.append(start_job_service(database, settings))
+            services.append(start_job_service(database, settings, clock=lambda: _utc(app.state.clock())))
         try:
             yield
         finally:
@@ -77,7 +78,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     _install_docs(app)
 
     from paperfeed.web import digest as digest_pages
-    from paperfeed.web import api, community, feeds, health, pages
+    from paperfeed.web import api, community, feeds, health, http, pages
 
     community.install(app)  # CSRF middleware, rate limiter, template helpers
     _install_guards(app)
@@ -87,6 +88,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(digest_pages.router)
     app.include_router(pages.router)
     app.include_router(health.router)  # /healthz, /readyz, /metrics
+    http.install(app)  # HEAD, gzip, static cache headers, /favicon.ico
     app.add_middleware(health.RequestMetrics)  # outermost: times every request, errors included
     return app
 
@@ -99,6 +101,11 @@ def _install_guards(app: FastAPI) -> None:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_proxies)
     app.add_middleware(SecurityHeadersMiddleware)
+
+
+def _utc(unix_seconds: float) -> datetime:
+    """The web layer's clock (unix seconds) as the naive UTC the jobs and database use."""
+    return datetime.fromtimestamp(unix_seconds, timezone.utc).replace(tzinfo=None)
 
 
 def _install_docs(app: FastAPI) -> None:

@@ -49,16 +49,31 @@ def readyz(request: Request) -> JSONResponse:
 
 
 @lru_cache(maxsize=1)
-def _code_heads() -> tuple[str, ...]:
+def _scripts():
     from alembic.script import ScriptDirectory
 
-    return tuple(ScriptDirectory.from_config(alembic_config(None)).get_heads())
+    return ScriptDirectory.from_config(alembic_config(None))
 
 
 def _migrations(db: Database) -> dict:
-    current, heads = current_revision(db.engine), _code_heads()
-    return {"current": current, "head": heads[0] if len(heads) == 1 else list(heads),
-            "ok": len(heads) == 1 and current == heads[0]}
+    """Ready at the code's head; not ready behind it (the code would use missing tables).
+    A revision this code does not know is a newer release's: a node not yet upgraded in a
+    rolling upgrade, which keeps serving (releases migrate by adding, see docs/deploy.md)."""
+    scripts = _scripts()
+    current, heads = current_revision(db.engine), tuple(scripts.get_heads())
+    state = {"current": current, "head": heads[0] if len(heads) == 1 else list(heads)}
+    if current is not None and current not in heads and not _known(scripts, current):
+        return {**state, "ok": True, "ahead": True}
+    return {**state, "ok": len(heads) == 1 and current == heads[0]}
+
+
+def _known(scripts, revision: str) -> bool:
+    from alembic.util import CommandError
+
+    try:
+        return scripts.get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def _index_state(request: Request) -> dict:
@@ -90,7 +105,7 @@ def _index_state(request: Request) -> dict:
 def metrics(request: Request) -> Response:
     from paperfeed.metrics import render
 
-    body, content_type = render(request.app.state.db)
+    body, content_type = render(request.app.state.db, _index_state(request))
     return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
 
 
@@ -106,17 +121,20 @@ class RequestMetrics:
             return await self.app(scope, receive, send)
         from paperfeed.metrics import observe_request
 
-        started, status, root = time.perf_counter(), [500], scope.get("root_path", "")
+        started, root, method = time.perf_counter(), scope.get("root_path", ""), scope["method"]
+        status, mode = [500], [None]
 
         async def send_and_note(message):
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+                headers = message.get("headers", ())
+                mode[0] = next((v.decode() for k, v in headers if k.lower() == b"x-search-mode"), None)
             await send(message)
 
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            observe_request(scope["method"], _route_template(scope, root), status[0], time.perf_counter() - started)
+            observe_request(method, _route_template(scope, root), status[0], time.perf_counter() - started, mode[0])
 
 
 def _route_template(scope, root_before: str) -> str:
