@@ -155,7 +155,8 @@ def test_feeds_and_redirects_encode_ids(app, db, settings):
     assert f"http://testserver/papers/{ENCODED_TRAVERSAL}" in feed
     assert f"http://testserver/papers/{OLD_ID}" in feed
     r = c.post(f"/papers/{ENCODED_TRAVERSAL}/upvote", headers={"X-CSRF-Token": c.csrf()}, follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == f"/login?next=/papers/{ENCODED_TRAVERSAL.replace('%', '%25')}"
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/login?next=/papers/{ENCODED_TRAVERSAL.replace('%', '%25')}"
 
 
 def test_paper_path_never_yields_dot_segments():

@@ -17,8 +17,8 @@ from paperfeed.db import Database, open_database
 from paperfeed.web import deps, errors
 from paperfeed.web.bodylimit import BodyLimitMiddleware
 from paperfeed.web.headers import SecurityHeadersMiddleware
-from paperfeed.web.proxies import TrustedProxyMiddleware
 from paperfeed.web.listing import VersionedCache
+from paperfeed.web.proxies import TrustedProxyMiddleware
 from paperfeed.web.render import install_filters
 
 WEB_DIR = Path(__file__).parent

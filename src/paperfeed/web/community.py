@@ -94,7 +94,8 @@ def upvote(request: Request, paper_id: str, user: User | None = Depends(current_
     elif not user.email_verified:
         prompt = "verify"
     if prompt and not is_htmx:
-        return RedirectResponse(f"/login?next={quote(paper_path(paper.id))}" if prompt == "signin" else "/settings", 303)
+        target = f"/login?next={quote(paper_path(paper.id))}" if prompt == "signin" else "/settings"
+        return RedirectResponse(target, 303)
     if prompt:
         return render(request, "partials/upvote.html", {"paper": paper, "prompt": prompt,
                                                         "upvotes": vote_store.paper_upvotes(session, paper.pk)})
