@@ -185,3 +185,15 @@ def _wait_until_up(base: str, proc: subprocess.Popen, seconds: float = 60) -> No
             pass
         time.sleep(0.2)
     raise AssertionError("serve did not come up")
+
+
+def test_a_web_node_that_does_not_embed_refreshes_its_own_index(sqlite_settings, sqlite_db):
+    load_demo(sqlite_db, lines=30)
+    settings = sqlite_settings.model_copy(update={"index_refresh_seconds": 0.2})
+    with TestClient(create_app(settings, sqlite_db)) as c:
+        for _ in range(100):  # no search is made: only the refresher indexes
+            index = c.get("/readyz").json()["index"]
+            if index["keyword_docs"]:
+                break
+            time.sleep(0.1)
+    assert index["keyword_docs"] == index["papers"] == paper_count(sqlite_db) and index["keyword_lag"] == 0

@@ -309,3 +309,25 @@ def test_serve_runs_the_jobs_in_process_on_the_web_clock(db, fetch_settings, rep
     off = JobService(db, fetch_settings.model_copy(update={"fetch_categories": []})).start()
     assert not off._thread.is_alive()
     off.stop()
+
+
+def test_jobs_run_and_status_from_the_command_line(db, fetch_settings, replay):
+    import json
+
+    env = {"PAPERFEED_DATABASE_URL": fetch_settings.resolved_database_url,
+           "PAPERFEED_DATA_DIR": str(fetch_settings.data_dir), "PAPERFEED_FETCH_CATEGORIES": "cs.LG,cs.CL",
+           "PAPERFEED_FETCH_MIRROR_URL": replay.url}
+    runner = CliRunner()
+    ran = runner.invoke(cli, ["jobs", "run", "fetch-hf"], env=env, catch_exceptions=False)
+    assert ran.exit_code == 0 and "fetch-hf: ok (hf latest: read" in ran.output
+    assert replay.paths() == ["/api/daily_papers"]
+    status = json.loads(runner.invoke(cli, ["jobs", "status", "--json"], env=env, catch_exceptions=False).output)
+    by_name = {job["name"]: job for job in status}
+    assert by_name["fetch-hf"]["status"] == "ok" and by_name["fetch-hf"]["runs"] == 1
+    assert by_name["fetch-hf"]["next_run_at"].endswith(":00:00Z")
+    assert by_name["fetch-arxiv"] == {"name": "fetch-arxiv", "status": "never", "configured": True}
+    unknown = runner.invoke(cli, ["jobs", "run", "fetch-nope"], env=env)
+    assert unknown.exit_code == 2 and "unknown job fetch-nope" in unknown.output
+    replay.fail["/api/"] = 404
+    failed = runner.invoke(cli, ["jobs", "run", "fetch-hf"], env=env)
+    assert failed.exit_code == 1 and "fetch-hf: failed: FetchError" in failed.output

@@ -121,7 +121,11 @@ def _status_line(name: str, row, job) -> str:
     if row.last_started_at:
         line += f"; last run {row.last_started_at:%Y-%m-%d %H:%M} UTC"
     if row.status == "running":
-        line += f" by {row.owner} (claim until {row.lease_until:%H:%M})"
+        from paperfeed.jobs.runner import utc_now
+
+        lapsed = row.lease_until is not None and row.lease_until < utc_now()
+        line += (f" by {row.owner}, which stopped: its claim lapsed at {row.lease_until:%H:%M}, the next check "
+                 "takes the job over" if lapsed else f" by {row.owner} (claim until {row.lease_until:%H:%M})")
     line += f"; next run {row.next_run_at:%Y-%m-%d %H:%M} UTC; runs {row.runs}, failures {row.total_failures}"
     if row.failures:
         line += f" ({row.failures} in a row)"
