@@ -187,11 +187,11 @@ def _wait_until_up(base: str, proc: subprocess.Popen, seconds: float = 60) -> No
     raise AssertionError("serve did not come up")
 
 
-def test_a_web_node_that_does_not_embed_refreshes_its_own_index(sqlite_settings, sqlite_db):
+def test_a_web_node_that_does_not_embed_keeps_its_own_index_current(sqlite_settings, sqlite_db):
     load_demo(sqlite_db, lines=30)
-    settings = sqlite_settings.model_copy(update={"index_refresh_seconds": 0.2})
+    settings = sqlite_settings.model_copy(update={"index_sync_in_background": True, "index_sync_seconds": 0.2})
     with TestClient(create_app(settings, sqlite_db)) as c:
-        for _ in range(100):  # no search is made: only the refresher indexes
+        for _ in range(100):  # no search is made: only the sync loop indexes
             index = c.get("/readyz").json()["index"]
             if index["keyword_docs"]:
                 break

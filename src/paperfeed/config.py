@@ -108,8 +108,6 @@ class Settings(BaseSettings):
     job_lease_seconds: int = 600  # renewed while a job runs; a dead runner's claim lapses after this
     job_retry_minutes: int = 15  # a failed job retries after 15, 30, 60 ... minutes, up to its next slot
     job_check_seconds: float = 60.0
-    # a web node that does not embed syncs its own search index this often (0: only on searches)
-    index_refresh_seconds: float = 900.0
 
     config_file: Path | None = None
 

@@ -48,10 +48,6 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
             from paperfeed.jobs.runner import start_job_service
 
             services.append(start_job_service(database, settings, clock=lambda: _utc(app.state.clock())))
-        if not settings.embed_in_background:  # else the embedding worker keeps the index in sync
-            from paperfeed.jobs.local import IndexRefresher
-
-            services.append(IndexRefresher(database, settings).start())
         try:
             yield
         finally:
