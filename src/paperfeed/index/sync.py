@@ -92,6 +92,13 @@ def sync_index(db: Database, settings: Settings) -> SyncReport:
         return report
 
 
+def sync_keyword_if_free(db: Database, settings: Settings) -> SyncReport | None:
+    """For commands that search outside a server (CLI, digest runs): catch the keyword
+    index up unless another process is writing it right now."""
+    with writer_lock(settings, wait=False) as free:
+        return sync_keyword(db, keyword_root(settings)) if free else None
+
+
 def rebuild_keyword(db: Database, settings: Settings) -> SyncReport:
     """Build the keyword index again from the database, beside the live one, and swap it in."""
     with writer_lock(settings):
