@@ -30,7 +30,6 @@ import json
 import shutil
 import statistics
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path

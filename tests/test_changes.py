@@ -162,3 +162,39 @@ def test_a_vote_moved_between_papers_changes_the_listing_version(db):
         add_vote(session, user, get_paper(session, "2609.00002"))
     with db.session() as session:
         assert period_version(session, day, day) != before
+
+
+def _store_vectors(db, ids: list[str], dim: int = 8) -> None:
+    import numpy as np
+
+    from paperfeed.index.passages import pack
+    from paperfeed.models import PaperEmbedding
+
+    rng = np.random.default_rng(0)
+    with db.session() as session:
+        for pid in ids:
+            p = get_paper(session, pid)
+            vec = rng.normal(size=(2, dim)).astype(np.float32)
+            vec /= np.linalg.norm(vec, axis=1, keepdims=True)
+            session.add(PaperEmbedding(paper_pk=p.pk, model="m", content_hash=p.content_hash, text_hash="t", dim=dim,
+                                       vector=pack(vec)))
+
+
+def test_vectors_stored_by_another_node_are_loaded_and_a_damaged_snapshot_is_rebuilt_from_them(db, tmp_path):
+    from paperfeed.index.engine import engine_for
+    from paperfeed.index.sync import vector_dir
+
+    ids_ = [f"2610.{i:05d}" for i in range(12)]
+    import_papers(db, tmp_path, [paper(pid, f"Platypus {i}") for i, pid in enumerate(ids_)])
+    loop = SyncLoop(db, db.settings)
+    loop.run_once()
+    _store_vectors(db, ids_)  # as an embedder on another node commits them
+    assert loop.run_once().vectors == 12  # no vectors here yet: loaded at once, none computed
+    engine = engine_for(db.settings)
+    assert len(engine.snapshot()) == 12
+    live = vector_dir(db.settings) / generations.current(vector_dir(db.settings))
+    os.truncate(live / "vectors.npy", 100)
+    assert len(engine.snapshot()) == 0  # dropped, never read
+    assert loop.run_once().vectors == 12
+    assert len(engine.snapshot()) == 12
+    assert list(vector_dir(db.settings).glob(f"{live.name}.damaged-*"))

@@ -132,6 +132,7 @@ def test_a_killed_sender_costs_at_most_one_duplicate_and_a_rerun_reports_its_cla
     assert early.returncode == CLAIMED_ELSEWHERE_EXIT, (early.stdout, early.stderr)
     claimed = re.search(r"(\d+) deliveries are claimed by another sender until (\d\d:\d\d:\d\d) UTC", early.stderr)
     assert claimed and int(claimed.group(1)) == len(emails) - sent_count(db), early.stderr
+    assert "that sender stopped renewing them" in early.stderr
     assert sum(received(smtp).values()) == killed_at, "the early rerun sent nothing"
 
     time.sleep(15)  # the dead sender's claims expire
@@ -152,7 +153,8 @@ def test_renewals_extend_only_the_claims_a_sender_still_holds(db):
         theirs = store.claim_deliveries(session, "daily:2026-06-12", "them", 5, NOW, lease)
     later = NOW + timedelta(seconds=50)
     with db.session() as session:
-        assert store.renew_claims(session, "me", later, lease) == 2
+        assert store.renew_claims(session, "daily:2026-06-12", "me", later, lease) == 2
+        assert store.renew_claims(session, "daily:2026-06-13", "me", later, lease) == 0
         assert store.renew_claim(session, mine[0].pk, "me", later, lease)
         # a takeover: the lease ran out and another sender claimed the delivery
         session.execute(update(DigestDelivery).where(DigestDelivery.pk == mine[1].pk).values(owner="them"))

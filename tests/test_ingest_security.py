@@ -334,3 +334,17 @@ def test_the_largest_day_is_bounded():
     assert isinstance(item, MalformedRecord) and str(item).startswith("bad daily entry")
     ok = PaperRecord(id="2401.00001", title="T", announced_on=date(2026, 1, 1)).validate()
     assert ok.announced_on.year == 2026
+
+
+def test_the_cli_says_what_it_dropped_and_skipped(settings, db):
+    from click.testing import CliRunner
+
+    from paperfeed.cli import cli
+
+    env = {"PAPERFEED_DATABASE_URL": settings.resolved_database_url, "PAPERFEED_DATA_DIR": str(settings.data_dir)}
+    lines = orjson.dumps(native("2401.00001", project_page="javascript:alert(1)")) + b"\n" \
+        + orjson.dumps(native("../x")) + b"\n"
+    result = CliRunner().invoke(cli, ["import", "-"], env=env, input=lines, catch_exceptions=False)
+    assert "skipped -: line 2: not a paper id: '../x'" in result.output
+    assert "imported -: line 1 but dropped project_page 'javascript:alert(1)'" in result.output
+    assert "read 1, inserted 1" in result.output and "unsafe links dropped from 1" in result.output

@@ -51,8 +51,10 @@ def send(app: AppContext, period: str, dry_run: Path | None, day, batch_size: in
     click.echo(report.summary())
     if report.claimed_elsewhere:
         until = report.claimed_until.strftime("%H:%M:%S")
-        click.echo(f"{report.claimed_elsewhere} deliveries are claimed by another sender until {until} UTC; "
-                   "that sender stopped renewing its claims: run this again after that time", err=True)
+        why = ("that sender stopped renewing them (killed?): run this again after that time" if report.claims_abandoned
+               else "that sender is still at work")
+        click.echo(f"{report.claimed_elsewhere} deliveries are claimed by another sender until {until} UTC; {why}",
+                   err=True)
     if report.failed or report.bounced:
         sys.exit(1)
     if report.claimed_elsewhere:

@@ -33,12 +33,10 @@ def search_cmd(app: AppContext, query: str, limit: int, offset: int, mode: str, 
     QUERY may contain "exact phrases", author:name, author:"Full Name" and cat:cs.LG;
     the other words are ranked by BM25 (keyword), by meaning (semantic) or both (hybrid).
     """
-    from paperfeed.index.sync import keyword_root, sync_keyword, writer_lock
+    from paperfeed.index.sync import sync_keyword_if_free
     from paperfeed.rank.search import SearchError, search
 
-    with writer_lock(app.settings, wait=False) as free:  # no server on this data dir keeps it current
-        if free:
-            sync_keyword(app.db, keyword_root(app.settings))
+    sync_keyword_if_free(app.db, app.settings)  # no server may be keeping this data dir current
     try:
         results = search(app.db, query, limit=limit, offset=offset, mode=mode, category=category,
                           since=since.date() if since else None, until=until.date() if until else None)

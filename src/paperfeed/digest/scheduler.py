@@ -54,6 +54,10 @@ class DigestScheduler:
                 log.error("digest %s failed: %s", kind, exc)
                 return False
             log.info("%s", report.summary())
+            if report.claims_abandoned:  # a killed sender's claims: taken over once they expire
+                log.warning("digest %s: %s deliveries claimed by a stopped sender until %s; retrying",
+                            kind, report.claimed_elsewhere, report.claimed_until)
+                return False
         self._last_day = now.date()
         return True
 

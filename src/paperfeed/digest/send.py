@@ -53,8 +53,9 @@ class SendReport:
     paused: int = 0
     batches: int = 0
     lost_claims: int = 0  # taken over by another sender while this one waited (not sent here)
-    claimed_elsewhere: int = 0  # left claimed by a sender that stopped renewing (killed?)
+    claimed_elsewhere: int = 0  # left claimed by another sender when this one stopped
     claimed_until: datetime | None = None  # when the last of those claims expires
+    claims_abandoned: bool = False  # their sender stopped renewing them (killed?)
     timings: dict[str, float] = field(default_factory=lambda: {"pool": 0.0, "choose": 0.0, "render": 0.0,
                                                                "smtp": 0.0, "db": 0.0})
 
@@ -97,7 +98,7 @@ def send_period(db: Database, kind: str, today: date | None = None, *, dry_run_d
     pool, span = build_pool(db, period)
     report.timings["pool"] += time.perf_counter() - clock
     owner = uuid.uuid4().hex  # this run's claims, renewed by its heartbeat
-    with _Heartbeat(db, owner), _Sender(db, DigestRenderer(settings, period), pool, span, report,
+    with _Heartbeat(db, period, owner), _Sender(db, DigestRenderer(settings, period), pool, span, report,
                                         dry_run_dir) as sender:
         while True:
             batch = _claim(db, period, owner, batch_size or settings.digest_batch_size, report)
@@ -129,9 +130,10 @@ def _wait_for_other_senders(db: Database, period: DigestPeriod, owner: str, repo
     report.claimed_elsewhere, report.claimed_until = len(ends), max(ends, default=None)
     if not ends:
         return False
-    # Renewed within 1.5 renewal intervals: the sender is alive (senders share the lease setting).
+    # Not renewed for 1.5 renewal intervals: the sender is gone (senders share the lease setting).
     renewed_at = report.claimed_until - lease
-    if not wait or (now - renewed_at).total_seconds() > 1.5 * interval:
+    report.claims_abandoned = (now - renewed_at).total_seconds() > 1.5 * interval
+    if not wait or report.claims_abandoned:
         return False
     time.sleep(min(interval / 2, 1.0))
     return True
@@ -141,8 +143,8 @@ class _Heartbeat:
     """Renews every claim of ``owner`` every renew_interval while the sender runs, so a batch
     that takes longer than the lease is not taken over by another sender."""
 
-    def __init__(self, db: Database, owner: str):
-        self.db, self.owner = db, owner
+    def __init__(self, db: Database, period: DigestPeriod, owner: str):
+        self.db, self.period, self.owner = db, period, owner
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="digest-heartbeat", daemon=True)
 
@@ -159,7 +161,7 @@ class _Heartbeat:
         while not self.stopped.wait(renew_interval(self.db.settings)):
             try:
                 with self.db.session() as session:
-                    store.renew_claims(session, self.owner, utcnow(), lease)
+                    store.renew_claims(session, self.period.key, self.owner, utcnow(), lease)
             except Exception as exc:  # a database hiccup: the next beat tries again
                 log.warning("could not renew digest claims: %s", exc)
 

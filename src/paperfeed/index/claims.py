@@ -18,7 +18,7 @@ import socket
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, or_, select, text
+from sqlalchemy import Select, or_, text
 from sqlalchemy.orm import Session
 
 from paperfeed.db import Database

@@ -33,21 +33,31 @@ class Engine:
         self.root = keyword_root(settings)
         self.vectors = VectorStore(vector_dir(settings))
         self._name: str | None = None
+        self._bad: str | None = None  # a generation that failed its check
         self._keyword: KeywordIndex | None = None
         self._lock = threading.Lock()
 
     def keyword(self) -> KeywordIndex | None:
         """The live keyword index, or None while it is missing, damaged or being rebuilt."""
-        name = generations.current(self.root)
+        for _ in range(3):  # a generation can be swapped and removed while we open it: look again
+            name = generations.current(self.root)
+            index = self._keyword_at(name)
+            if index is not None or generations.current(self.root) == name:
+                return index
+        return None
+
+    def _keyword_at(self, name: str | None) -> KeywordIndex | None:
         with self._lock:
-            if name is None:
+            if name is None or name == self._bad:  # missing, or found damaged already: no more logging
                 self._name = self._keyword = None
             elif name != self._name:
                 self._keyword = self._open(self.root / name)
                 self._name = name if self._keyword is not None else None
+                self._bad = None if self._keyword is not None else name
             elif not generations.verify(self.root / name, checksums=False).ok:
                 log.error("keyword index %s changed on disk; answering without it until it is rebuilt", name)
                 self._name = self._keyword = None
+                self._bad = name
             return self._keyword
 
     def _open(self, folder: Path) -> KeywordIndex | None:
@@ -55,7 +65,8 @@ class Engine:
         if not check.ok:
             log.error("keyword index %s is damaged (%s); answering without it", folder.name, check.problem)
             return None
-        if (folder / "paperfeed-schema").read_text() != SCHEMA_VERSION:
+        schema = folder / "paperfeed-schema"
+        if not schema.exists() or schema.read_text() != SCHEMA_VERSION:
             return None  # written by another release: the sync loop rebuilds it
         return KeywordIndex(folder)
 

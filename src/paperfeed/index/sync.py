@@ -15,11 +15,9 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
-import os
-import time
 from contextlib import contextmanager
-from itertools import chain
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Iterator
 
@@ -86,16 +84,19 @@ def writer_lock(settings: Settings, wait: bool = True) -> Iterator[bool]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def sync_index(db: Database, settings: Settings, *, vector_interval: float = 0.0) -> SyncReport:
+def sync_index(db: Database, settings: Settings) -> SyncReport:
     """Bring the keyword index and vector snapshot up to date with the database."""
     with writer_lock(settings):
-        return sync_locked(db, settings, vector_interval)
+        report = sync_keyword(db, keyword_root(settings))
+        report.vectors = refresh_vectors(db, vector_dir(settings))
+        return report
 
 
-def sync_locked(db: Database, settings: Settings, vector_interval: float = 0.0) -> SyncReport:
-    report = sync_keyword(db, keyword_root(settings))
-    report.vectors = refresh_vectors(db, vector_dir(settings), vector_interval)
-    return report
+def sync_keyword_if_free(db: Database, settings: Settings) -> SyncReport | None:
+    """For commands that search outside a server (CLI, digest runs): catch the keyword
+    index up unless another process is writing it right now."""
+    with writer_lock(settings, wait=False) as free:
+        return sync_keyword(db, keyword_root(settings)) if free else None
 
 
 def rebuild_keyword(db: Database, settings: Settings) -> SyncReport:
@@ -240,15 +241,12 @@ def _vector_stamp(session) -> dict:
     return {"count": int(row[0]), "pk_sum": int(row[1]), "seq": int(row[2])}
 
 
-def refresh_vectors(db: Database, root: Path, min_interval: float = 0.0) -> int | None:
-    """Rebuild the snapshot from ``paper_embedding`` when it changed, at most every
-    ``min_interval`` seconds (a rebuild reads every vector), except that an empty or
-    damaged snapshot is rebuilt at once."""
+def refresh_vectors(db: Database, root: Path) -> int | None:
+    """Rebuild the snapshot from ``paper_embedding`` (nothing is embedded) when it changed;
+    a damaged snapshot is set aside first. The caller holds the writer lock."""
     root.mkdir(parents=True, exist_ok=True)
     _set_aside_damaged_vectors(db, root)
     meta = read_meta(root)
-    if meta and min_interval and time.time() - _published_at(root) < min_interval:
-        return None
     scratch = root / "passages.scratch"
     try:
         with db.session() as session:
@@ -261,13 +259,6 @@ def refresh_vectors(db: Database, root: Path, min_interval: float = 0.0) -> int 
     finally:
         scratch.unlink(missing_ok=True)
     return len(snap)
-
-
-def _published_at(root: Path) -> float:
-    try:
-        return os.stat(root / generations.POINTER).st_mtime  # a local file's age, not a cross-node clock
-    except FileNotFoundError:
-        return 0.0
 
 
 def _set_aside_damaged_vectors(db: Database, root: Path) -> None:

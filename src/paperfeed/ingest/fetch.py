@@ -26,7 +26,8 @@ from paperfeed.ingest.atom import ArxivApiError, AtomPage, parse_atom_page
 from paperfeed.ingest.formats import Item
 from paperfeed.ingest.hf import parse_hf_items
 from paperfeed.ingest.http import FetchError, PoliteClient
-from paperfeed.ingest.importer import MAX_REPORTED_ERRORS, ImportReport, Skipped, import_items
+from paperfeed.ingest.importer import MAX_REPORTED_ERRORS, ImportReport, Skipped, import_items, note_dropped
+from paperfeed.ingest.parallel import dropped_note
 from paperfeed.ingest.oai import OaiPage, parse_oai_page
 from paperfeed.ingest.record import MalformedRecord, PaperRecord, parse_arxiv_reference
 from paperfeed.ingest.rss import parse_rss_page
@@ -324,6 +325,8 @@ def _records(items: Iterable[Item], report: FetchReport, label: str) -> list[Pap
             _skip(report, f"{label}{where}", str(item))
         else:
             records.append(item)
+            if item.dropped:
+                note_dropped(report, f"{label}{where}", dropped_note(item))
     report.read += len(records)
     return records
 

@@ -154,8 +154,4 @@ def _count(value) -> int:
 
 
 def _dedupe(urls: list[str]) -> list[str]:
-    out: list[str] = []
-    for url in urls:
-        if url not in out:
-            out.append(url)
-    return out
+    return list(dict.fromkeys(urls))  # in order, and linear however many links a summary has

@@ -93,7 +93,7 @@ def _import_batches(db, items, batch_size, on_batch, label) -> ImportReport:
             continue
         report.read += 1
         if item.dropped:
-            _note(report, f"{label}{where}", dropped_note(item))
+            note_dropped(report, f"{label}{where}", dropped_note(item))
         batch.append(item)
         if len(batch) >= batch_size:
             _flush(db, batch, report, on_batch)
@@ -139,7 +139,8 @@ def _skip(report: ImportReport, where: str, reason: str) -> None:
         report.errors.append(Skipped(where, reason))
 
 
-def _note(report: ImportReport, where: str, note: str) -> None:
+def note_dropped(report: ImportReport, where: str, note: str) -> None:
+    """Report an imported record that lost a field to the checks (see ingest/validate.py)."""
     report.trimmed += 1
     log.warning("imported %s without what failed the checks: %s", where, note)
     if len(report.notes) < MAX_REPORTED_ERRORS:
@@ -186,7 +187,7 @@ def _import_lines(db, stream, fmt, batch_size, workers, on_batch, label, bar) ->
             for where, reason in chunk.skipped:
                 _skip(report, f"{label}{where}", reason)
             for where, note in chunk.notes:
-                _note(report, f"{label}{where}", note)
+                note_dropped(report, f"{label}{where}", note)
             report.read += chunk.read
             if chunk.batch.rows:
                 _write(db, chunk.batch, report, on_batch)

@@ -74,6 +74,7 @@ _PAPER_ID = re.compile(
 _HTTP_URL = re.compile(r"https?://[^/?#\\\s\"'<>`\x00-\x1f\x7f-\x9f]+(?:[/?#][^\s\"'<>`\x00-\x1f\x7f-\x9f]*)?",
                        re.I)
 _SOURCE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+_ABS, _PDF = "https://arxiv.org/abs/", "https://arxiv.org/pdf/"  # as record.arxiv_urls writes them
 _KNOWN_SOURCES = frozenset({"snapshot", "listing", "jsonl", "api", "oai", "rss", "hf", "unknown"})
 
 
@@ -245,9 +246,13 @@ def _is_count(value) -> bool:
 
 def _drop_unsafe_links(rec) -> None:
     """Links are optional: an unsafe one goes, the paper stays."""
-    if not rec.code_urls and _safe_or_none(rec.abs_url) and _safe_or_none(rec.pdf_url) \
-            and _safe_or_none(rec.project_page):
-        return  # the common case, checked without building anything
+    paper_id = rec.id
+    if not rec.code_urls and rec.project_page is None and (rec.abs_url is None or rec.abs_url == _ABS + paper_id
+                                                           or is_safe_url(rec.abs_url)) \
+            and (rec.pdf_url is None or rec.pdf_url == _PDF + paper_id or is_safe_url(rec.pdf_url)):
+        # the common case, checked without building anything: arXiv's own links to a
+        # checked id are safe, and comparing costs less than matching
+        return
     dropped = []
     for name in ("abs_url", "pdf_url", "project_page"):
         value = getattr(rec, name)
@@ -267,10 +272,6 @@ def _drop_unsafe_links(rec) -> None:
         rec.code_urls = safe
     if dropped:
         rec.dropped = dropped
-
-
-def _safe_or_none(value) -> bool:
-    return value is None or is_safe_url(value)
 
 
 def unreadable(exc: BaseException) -> MalformedRecord:

@@ -128,15 +128,17 @@ def claim_deliveries(session: Session, period_key: str, owner: str, limit: int, 
         .execution_options(synchronize_session=False)
     )
     return list(session.scalars(
-        select(DigestDelivery).where(DigestDelivery.owner == owner, DigestDelivery.status == D_CLAIMED)
+        select(DigestDelivery).where(DigestDelivery.period_key == period_key, DigestDelivery.status == D_CLAIMED,
+                                     DigestDelivery.owner == owner)
         .order_by(DigestDelivery.pk)
     ))
 
 
-def renew_claims(session: Session, owner: str, now: datetime, lease: timedelta) -> int:
+def renew_claims(session: Session, period_key: str, owner: str, now: datetime, lease: timedelta) -> int:
     """Extends every claim ``owner`` still holds (the sender's heartbeat); returns how many."""
     return session.execute(
-        update(DigestDelivery).where(DigestDelivery.owner == owner, DigestDelivery.status == D_CLAIMED)
+        update(DigestDelivery).where(DigestDelivery.period_key == period_key, DigestDelivery.status == D_CLAIMED,
+                                     DigestDelivery.owner == owner)
         .values(lease_until=now + lease).execution_options(synchronize_session=False)
     ).rowcount
 

@@ -9,8 +9,6 @@ from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-REQUEST_SESSION = "db_session"
-
 
 def get_session(request: Request) -> Iterator[Session]:
     """The request's unit of work, committed by ``commit_before_response``.
@@ -20,7 +18,7 @@ def get_session(request: Request) -> Iterator[Session]:
     the session, rolling back whatever a failed route left behind.
     """
     with request.app.state.db.sessions() as session:
-        request.state._state[REQUEST_SESSION] = session
+        request.state.db_session = session
         yield session
 
 
@@ -29,7 +27,7 @@ async def commit_before_response(request: Request) -> AsyncIterator[None]:
     sent: a client acting on the response (following the sign-in redirect, say) finds the
     write, and a commit that fails raises, so the client gets a 5xx instead of a success."""
     yield
-    session: Session | None = request.state._state.get(REQUEST_SESSION)
+    session: Session | None = getattr(request.state, "db_session", None)
     if session is not None and session.in_transaction():
         await run_in_threadpool(session.commit)
 
