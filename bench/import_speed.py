@@ -273,7 +273,7 @@ def synthetic_snapshot(workdir: Path, copies: int) -> Path:
 def other_parser_fixtures() -> dict[str, Path]:
     """For each non-JSONL parser in PARSERS, the test fixture it reads the most records from."""
     from paperfeed.ingest.formats import PARSERS, detect_format, open_input
-    from paperfeed.ingest.record import PaperRecord
+    from paperfeed.records import PaperRecord
 
     best: dict[str, tuple[int, Path]] = {}
     for path in sorted(FIXTURES.rglob("*")) if FIXTURES.is_dir() else []:
@@ -360,7 +360,7 @@ def _run_all(args, workdir: Path) -> None:
 
 def _copies_for(spec: dict) -> int:
     from paperfeed.ingest.formats import PARSERS, open_input
-    from paperfeed.ingest.record import PaperRecord
+    from paperfeed.records import PaperRecord
 
     with open_input(spec["path"]) as stream:
         per_copy = sum(isinstance(item, PaperRecord) for _, item in PARSERS[spec["fmt"]](stream))

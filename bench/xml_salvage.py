@@ -13,7 +13,7 @@ import argparse
 import time
 
 from paperfeed.ingest.atom import ATOM
-from paperfeed.ingest.record import MalformedRecord
+from paperfeed.records import MalformedRecord
 from paperfeed.ingest.xmlparts import split_items
 
 

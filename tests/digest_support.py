@@ -107,8 +107,8 @@ def paper(pid: str, title: str, *, abstract: str = "An abstract.", authors: tupl
 
 def seed_papers(db, papers: list[dict], day: date) -> None:
     """Insert papers through the one write path, each with an entry on ``day``."""
-    from paperfeed.ingest.record import Author, EntryRecord
-    from paperfeed.ingest.record import PaperRecord as Record
+    from paperfeed.records import Author, EntryRecord
+    from paperfeed.records import PaperRecord as Record
     from paperfeed.store.papers import upsert_records
 
     records = [Record(id=p["id"], title=p["title"], abstract=p["abstract"],

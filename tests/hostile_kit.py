@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from paperfeed.ingest.record import Author, EntryRecord, PaperRecord
+from paperfeed.records import Author, EntryRecord, PaperRecord
 from paperfeed.store.papers import upsert_records
 
 DAY = date(2026, 6, 12)

@@ -15,7 +15,7 @@ from paperfeed.index.embedjob import missing_papers
 from paperfeed.index.engine import forget_engines
 from paperfeed.index.sync import keyword_dir, keyword_root, sync_index
 from paperfeed.index.syncloop import SyncLoop
-from paperfeed.ingest.record import EntryRecord, PaperRecord
+from paperfeed.records import EntryRecord, PaperRecord
 from paperfeed.models import Paper, User
 from paperfeed.rank.search import DEGRADED_NOTICE, search
 from paperfeed.store.changes import bump, current

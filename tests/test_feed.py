@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from paperfeed.ingest.record import EntryRecord, PaperRecord
+from paperfeed.records import EntryRecord, PaperRecord
 from paperfeed.store.feed import activity_for, paper_activity
 from paperfeed.store.papers import get_paper, upsert_records
 

@@ -21,10 +21,12 @@ from paperfeed.ingest.importer import import_file
 from paperfeed.ingest.native import parse_native_object
 from paperfeed.ingest.oai import parse_oai
 from paperfeed.ingest.parallel import _prepare_packed, _unpack
-from paperfeed.ingest.record import MalformedRecord, PaperRecord
+from paperfeed.records import MalformedRecord, PaperRecord
 from paperfeed.ingest.rss import parse_rss
 from paperfeed.ingest.snapshot import parse_snapshot_object
-from paperfeed.ingest.validate import MAX_COUNT, MAX_VERSION, UNREADABLE, is_paper_id, is_safe_url
+from paperfeed.ingest.reading import UNREADABLE
+from paperfeed.links import is_safe_url
+from paperfeed.records.check import MAX_COUNT, MAX_VERSION, is_paper_id
 from paperfeed.models import DailyEntry, Paper
 from paperfeed.store.merge import CONTENT_FIELDS
 from paperfeed.store.rows import decode_row, prepare_records

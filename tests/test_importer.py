@@ -21,7 +21,8 @@ from conftest import DEMO
 from paperfeed.ingest import snapshot
 from paperfeed.ingest.formats import detect_format, open_input
 from paperfeed.ingest.importer import import_file
-from paperfeed.ingest.record import MalformedRecord, authors_from_parsed, extract_code_urls
+from paperfeed.ingest.normalize import authors_from_parsed, extract_code_urls
+from paperfeed.records import MalformedRecord
 from paperfeed.models import DailyEntry, Paper
 from paperfeed.store.papers import get_paper
 

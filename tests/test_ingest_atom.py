@@ -7,7 +7,7 @@ import pytest
 from conftest import FIXTURES
 from paperfeed.ingest.atom import ArxivApiError, parse_atom_page
 from paperfeed.ingest.importer import import_file
-from paperfeed.ingest.record import MalformedRecord
+from paperfeed.records import MalformedRecord
 from paperfeed.store.papers import get_paper
 
 ATOM = FIXTURES / "arxiv_api_atom"

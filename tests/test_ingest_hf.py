@@ -8,7 +8,7 @@ import orjson
 from conftest import FIXTURES
 from paperfeed.ingest.hf import parse_hf_items
 from paperfeed.ingest.importer import import_file
-from paperfeed.ingest.record import MalformedRecord
+from paperfeed.records import MalformedRecord
 from paperfeed.store.papers import get_paper
 
 DAILY = FIXTURES / "hf_daily_papers" / "sotawhat_hf_daily_papers_2026-06-12.json"

@@ -7,7 +7,7 @@ import pytest
 from conftest import FIXTURES
 from paperfeed.ingest.importer import import_file
 from paperfeed.ingest.oai import OaiError, parse_oai_page
-from paperfeed.ingest.record import MalformedRecord
+from paperfeed.records import MalformedRecord
 from paperfeed.store.papers import get_paper
 
 OAI = FIXTURES / "oai_pmh"

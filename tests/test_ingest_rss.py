@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from conftest import FIXTURES
 from paperfeed.ingest.importer import import_file
-from paperfeed.ingest.record import MalformedRecord
+from paperfeed.records import MalformedRecord
 from paperfeed.ingest.rss import parse_rss_page
 from paperfeed.models import DailyEntry, Paper
 from paperfeed.store.papers import get_paper

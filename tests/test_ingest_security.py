@@ -17,17 +17,10 @@ from paperfeed.ingest.hf import parse_hf_items
 from paperfeed.ingest.importer import import_file
 from paperfeed.ingest.native import parse_native_object
 from paperfeed.ingest.oai import parse_oai_page
-from paperfeed.ingest.record import MalformedRecord, PaperRecord
-from paperfeed.ingest.validate import (
-    MAX_ABSTRACT,
-    MAX_AUTHORS,
-    MAX_COUNT,
-    MAX_TITLE,
-    bounded_lines,
-    is_paper_id,
-    is_safe_url,
-    read_document,
-)
+from paperfeed.records import MalformedRecord, PaperRecord
+from paperfeed.ingest.reading import bounded_lines, read_document
+from paperfeed.links import is_safe_url
+from paperfeed.records.check import MAX_ABSTRACT, MAX_AUTHORS, MAX_COUNT, MAX_TITLE, is_paper_id
 from paperfeed.ingest.xmlparts import item_spans, split_items
 from paperfeed.models import DailyEntry, Paper
 from paperfeed.store.papers import get_paper
@@ -290,7 +283,7 @@ def test_largest_real_records_fit_the_limits():
 
 
 def parse_author(name):
-    from paperfeed.ingest.record import parse_author_name
+    from paperfeed.ingest.normalize import parse_author_name
 
     return parse_author_name(name)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from paperfeed.ingest.record import clean_text
+from paperfeed.ingest.normalize import clean_text
 from paperfeed.ingest.snapshot import squash
 
 DEMO = Path(__file__).parents[1] / "demo"

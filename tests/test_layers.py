@@ -10,8 +10,8 @@ SRC = Path(__file__).parent.parent / "src" / "paperfeed"
 
 # Bottom first. A package may import only packages in layers below its own.
 LAYERS = [
-    {"config", "records", "links"},
-    {"models", "db", "mail"},
+    {"config", "links"},
+    {"records", "models", "db", "mail"},
     {"migrations", "metrics", "backup"},
     {"store"},
     {"index"},

@@ -25,7 +25,7 @@ import pytest
 
 from paperfeed.config import Settings
 from paperfeed.db import Database
-from paperfeed.ingest.record import EntryRecord, PaperRecord
+from paperfeed.records import EntryRecord, PaperRecord
 from paperfeed.models import User
 from paperfeed.store.papers import get_paper, upsert_records
 from paperfeed.store.votes import add_vote, remove_vote

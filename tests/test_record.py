@@ -1,13 +1,7 @@
 import pytest
 
-from paperfeed.ingest.record import (
-    MalformedRecord,
-    extract_code_urls,
-    parse_arxiv_reference,
-    parse_author_name,
-    split_author_string,
-    split_version,
-)
+from paperfeed.ingest.normalize import extract_code_urls, parse_author_name, split_author_string
+from paperfeed.records import MalformedRecord, parse_arxiv_reference, split_version
 
 
 @pytest.mark.parametrize(

@@ -142,7 +142,7 @@ def test_sync_is_incremental(loaded, tmp_path):
 
 def test_papers_written_by_any_path_are_found_after_one_sync_pass(loaded):
     from paperfeed.index.syncloop import SyncLoop
-    from paperfeed.ingest.record import PaperRecord
+    from paperfeed.records import PaperRecord
     from paperfeed.store.papers import upsert_records
 
     loop = SyncLoop(loaded, loaded.settings)

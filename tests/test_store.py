@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 
-from paperfeed.ingest.record import Author, EntryRecord, PaperRecord
+from paperfeed.records import Author, EntryRecord, PaperRecord
 from paperfeed.models import DailyEntry, Paper
 from paperfeed.store.papers import get_paper, upsert_records
 

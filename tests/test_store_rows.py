@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from paperfeed.ingest.formats import PARSERS
-from paperfeed.ingest.record import Author, EntryRecord, MalformedRecord, PaperRecord
+from paperfeed.records import Author, EntryRecord, MalformedRecord, PaperRecord
 from paperfeed.models import Paper
 from paperfeed.store.merge import CONTENT_FIELDS, record_to_row
 from paperfeed.store.rows import decode_row, encode_record, encode_row, prepare_records, row_hash

@@ -16,7 +16,7 @@ from community_kit import ServerThread, add_paper, add_user, client, make_app, s
 from hostile_kit import DAY, EVIL_ID, OLD_ID, TRAVERSAL_ID, add_hostile
 from paperfeed.models import User
 from paperfeed.store.papers import get_paper
-from paperfeed.web.links import paper_path
+from paperfeed.links import paper_path
 
 ENCODED_TRAVERSAL = "cspt%2F..%2F..%2F..%2Fadmin%2Fusers%2Fbob_1%2Fban%3Fx%3D"
 URL_ATTRS = {"href", "src", "action", "hx-post", "hx-get", "formaction"}

@@ -13,7 +13,7 @@ import orjson
 from paperfeed.db import Database
 from paperfeed.index.sync import sync_index
 from paperfeed.ingest.hf import parse_hf_items
-from paperfeed.ingest.record import Author, EntryRecord, PaperRecord
+from paperfeed.records import Author, EntryRecord, PaperRecord
 from paperfeed.ingest.snapshot import parse_snapshot_object
 from paperfeed.store.papers import upsert_records
 

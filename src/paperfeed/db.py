@@ -118,8 +118,6 @@ def _end_failed_commit(dbapi_conn, _record) -> None:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    import paperfeed.store.changes  # noqa: F401  (ORM writes advance the change sequence)
-
     return sessionmaker(engine, expire_on_commit=False)
 
 

@@ -92,7 +92,7 @@ def import_cmd(app: AppContext, files: tuple[str, ...], fmt: str | None, progres
 @pass_app
 def export(app: AppContext, since, out: str) -> None:
     """Export papers as paperfeed JSONL, which `paperfeed import` reads back exactly."""
-    from paperfeed.store.export import iter_export_lines
+    from paperfeed.ingest.export import iter_export_lines
 
     since_day = since.date() if since else None
     sink = sys.stdout.buffer if out == "-" else open(out, "wb")

@@ -1,4 +1,4 @@
-"""Digest and confirmation emails, rendered from templates/digest/*.
+"""Digest and confirmation emails, rendered from digest/templates/*.
 
 A digest is multipart/alternative (text and HTML, quoted-printable UTF-8) with RFC 2369
 List-Unsubscribe (an https URL and a mailto) and RFC 8058 List-Unsubscribe-Post headers, a
@@ -32,9 +32,9 @@ from paperfeed.digest import tokens
 from paperfeed.digest.choose import Candidate
 from paperfeed.digest.pool import DigestPeriod
 from paperfeed.mail import address_of, new_message
-from paperfeed.web.links import paper_path, safe_href
+from paperfeed.links import paper_path, safe_href
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates"
+TEMPLATES = Path(__file__).resolve().parent / "templates"  # the mail's own, beside its code
 ABSTRACT_CHARS = 300
 MAX_AUTHORS = 5
 
@@ -126,9 +126,9 @@ class DigestRenderer:
             "personalised": personalised, "unsubscribe_url": unsubscribe,
             "manage_url": f"{self.site}/settings/digest", "subject": digest_subject(self.period),
         }
-        text = self._fill(env.get_template("digest/email.txt").render(context),
+        text = self._fill(env.get_template("email.txt").render(context),
                           [self._text_block(p, n) for n, p in enumerate(papers, 1)])
-        html = self._fill(env.get_template("digest/email.html").render(context),
+        html = self._fill(env.get_template("email.html").render(context),
                           [self._html_block(p) for p in papers])
         mid = f"<digest.{self.period.key.replace(':', '.')}.{recipient.pk}@{self.sender_domain}>"
         headers = [
@@ -149,13 +149,13 @@ class DigestRenderer:
     def _text_block(self, paper: Candidate, number: int) -> bytes:
         key = (paper.pk, number)
         if key not in self._text_blocks:
-            text = environment().get_template("digest/paper.txt").render(p=paper, n=number, site=self.site)
+            text = environment().get_template("paper.txt").render(p=paper, n=number, site=self.site)
             self._text_blocks[key] = _qp(text.rstrip("\n") + "\n\n")  # a blank line between papers
         return self._text_blocks[key]
 
     def _html_block(self, paper: Candidate) -> bytes:
         if paper.pk not in self._html_blocks:
-            html = environment().get_template("digest/paper.html").render(p=paper, site=self.site)
+            html = environment().get_template("paper.html").render(p=paper, site=self.site)
             self._html_blocks[paper.pk] = _qp(html)
         return self._html_blocks[paper.pk]
 
@@ -208,5 +208,5 @@ def render_confirmation(settings: Settings, email_address: str, token: str) -> E
     context = {"site": base(settings), "site_name": settings.site_name,
                "confirm_url": f"{base(settings)}/digest/confirm/{token}",
                "hours": settings.digest_confirm_ttl_hours}
-    text = env.get_template("digest/confirm_email.txt").render(context)
+    text = env.get_template("confirm_email.txt").render(context)
     return new_message(settings, email_address, f"Confirm your {settings.site_name} digest subscription", text)

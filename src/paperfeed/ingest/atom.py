@@ -14,17 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
 
-from paperfeed.ingest.record import (
-    MalformedRecord,
-    PaperRecord,
-    arxiv_urls,
-    clean_optional,
-    clean_text,
-    extract_code_urls,
-    parse_author_name,
-    split_version,
-)
-from paperfeed.ingest.validate import PARSE_ERRORS, read_document, unreadable
+from paperfeed.ingest.normalize import clean_optional, clean_text, extract_code_urls, parse_author_name
+from paperfeed.records import MalformedRecord, PaperRecord, arxiv_urls, split_version
+from paperfeed.ingest.reading import PARSE_ERRORS, read_document, unreadable
 from paperfeed.ingest.xmlparts import naive_utc, split_items, text_of, to_int
 
 SOURCE = "api"

@@ -29,7 +29,7 @@ from paperfeed.ingest.http import FetchError, PoliteClient
 from paperfeed.ingest.importer import MAX_REPORTED_ERRORS, ImportReport, Skipped, import_items, note_dropped
 from paperfeed.ingest.parallel import dropped_note
 from paperfeed.ingest.oai import OaiPage, parse_oai_page
-from paperfeed.ingest.record import MalformedRecord, PaperRecord, parse_arxiv_reference
+from paperfeed.records import MalformedRecord, PaperRecord, parse_arxiv_reference
 from paperfeed.ingest.rss import parse_rss_page
 from paperfeed.models import utcnow
 from paperfeed.store.papers import get_state, mark_withdrawn, set_state, upsert_records

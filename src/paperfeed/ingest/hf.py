@@ -15,17 +15,9 @@ from typing import BinaryIO
 
 import orjson
 
-from paperfeed.ingest.record import (
-    EntryRecord,
-    MalformedRecord,
-    PaperRecord,
-    arxiv_urls,
-    clean_text,
-    extract_code_urls,
-    is_arxiv_id,
-    parse_author_name,
-)
-from paperfeed.ingest.validate import PARSE_ERRORS, read_document, unreadable
+from paperfeed.ingest.normalize import clean_text, extract_code_urls, parse_author_name
+from paperfeed.records import EntryRecord, MalformedRecord, PaperRecord, arxiv_urls, is_arxiv_id
+from paperfeed.ingest.reading import PARSE_ERRORS, read_document, unreadable
 
 SOURCE = "hf"
 

@@ -19,7 +19,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from paperfeed.db import Database
 from paperfeed.ingest.formats import LINE_PARSERS, PARSERS, Item, detect_format, open_input
 from paperfeed.ingest.parallel import IMPORT_GC_THRESHOLDS, default_workers, dropped_note, prepared_chunks
-from paperfeed.ingest.record import MalformedRecord, PaperRecord
+from paperfeed.records import MalformedRecord, PaperRecord
 from paperfeed.store.papers import BatchResult, write_prepared
 from paperfeed.store.rows import PreparedBatch, prepare_records
 
@@ -140,7 +140,7 @@ def _skip(report: ImportReport, where: str, reason: str) -> None:
 
 
 def note_dropped(report: ImportReport, where: str, note: str) -> None:
-    """Report an imported record that lost a field to the checks (see ingest/validate.py)."""
+    """Report an imported record that lost a field to the checks (see records/check.py)."""
     report.trimmed += 1
     log.warning("imported %s without what failed the checks: %s", where, note)
     if len(report.notes) < MAX_REPORTED_ERRORS:

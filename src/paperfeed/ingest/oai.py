@@ -15,18 +15,11 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import BinaryIO
 
-from paperfeed.ingest.record import (
-    Author,
-    MalformedRecord,
-    PaperRecord,
-    arxiv_urls,
-    clean_optional,
-    clean_text,
-    extract_code_urls,
-    parse_author_name,
-    split_author_string,
+from paperfeed.ingest.normalize import (
+    clean_optional, clean_text, extract_code_urls, parse_author_name, split_author_string,
 )
-from paperfeed.ingest.validate import PARSE_ERRORS, read_document, unreadable
+from paperfeed.records import Author, MalformedRecord, PaperRecord, arxiv_urls
+from paperfeed.ingest.reading import PARSE_ERRORS, read_document, unreadable
 from paperfeed.ingest.xmlparts import naive_utc, split_items, text_of, texts_of, to_int
 
 SOURCE = "oai"

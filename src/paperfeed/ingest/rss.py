@@ -20,19 +20,11 @@ from datetime import date
 from email.utils import parsedate_to_datetime
 from typing import BinaryIO
 
-from paperfeed.ingest.record import (
-    EntryRecord,
-    MalformedRecord,
-    PaperRecord,
-    arxiv_urls,
-    clean_optional,
-    clean_text,
-    extract_code_urls,
-    parse_arxiv_reference,
-    parse_author_name,
-    split_author_string,
+from paperfeed.ingest.normalize import (
+    clean_optional, clean_text, extract_code_urls, parse_author_name, split_author_string,
 )
-from paperfeed.ingest.validate import PARSE_ERRORS, read_document, unreadable
+from paperfeed.records import EntryRecord, MalformedRecord, PaperRecord, arxiv_urls, parse_arxiv_reference
+from paperfeed.ingest.reading import PARSE_ERRORS, read_document, unreadable
 from paperfeed.ingest.xmlparts import split_items, text_of, texts_of
 
 SOURCE = "rss"

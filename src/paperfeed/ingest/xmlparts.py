@@ -11,7 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 
-from paperfeed.ingest.record import MalformedRecord
+from paperfeed.records import MalformedRecord
 
 _ROOT_TAG = re.compile(r"<([A-Za-z_][\w:.-]*)(?:\s[^>]*)?>", re.S)
 _PROLOGUE = re.compile(r"^\s*(?:<\?[^>]*\?>\s*|<!--.*?-->\s*|<!DOCTYPE[^>]*>\s*)*", re.S)

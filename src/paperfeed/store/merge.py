@@ -9,7 +9,7 @@ Rules:
 
 from __future__ import annotations
 
-from paperfeed.ingest.record import PaperRecord
+from paperfeed.records import PaperRecord
 
 OVERRIDABLE = (
     "title", "abstract", "authors", "primary_category", "categories", "comments",

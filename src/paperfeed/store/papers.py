@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from paperfeed.ingest.record import PaperRecord
+from paperfeed.records import PaperRecord
 from paperfeed.models import DailyEntry, HarvestState, Paper, utcnow
 from paperfeed.store.merge import CONTENT_FIELDS, merge_rows
 from paperfeed.store.rows import (

@@ -17,7 +17,7 @@ from datetime import date, datetime, timezone
 
 import orjson
 
-from paperfeed.ingest.record import PaperRecord
+from paperfeed.records import PaperRecord
 from paperfeed.store.merge import CONTENT_FIELDS, dedupe, merge_rows, record_to_row
 
 # Sorted keys make the text canonical: PostgreSQL (JSONB) hands objects back in its own key order.

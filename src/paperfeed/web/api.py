@@ -21,7 +21,7 @@ from paperfeed.store.papers import get_paper
 from paperfeed.web.deps import etag_for, get_session, listing_cache, not_modified
 from paperfeed.web.listing import MAX_PER_PAGE, default_day, load_listing
 from paperfeed.web.periods import parse_period, period_of
-from paperfeed.web.links import safe_href, safe_hrefs
+from paperfeed.links import safe_href, safe_hrefs
 from paperfeed.web.render import arxiv_links, as_utc, iso_z
 
 router = APIRouter(prefix="/api", tags=["api"])

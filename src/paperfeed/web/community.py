@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from paperfeed.ingest.http import FetchError, PoliteClient
-from paperfeed.ingest.record import MalformedRecord, parse_arxiv_reference
+from paperfeed.records import MalformedRecord, parse_arxiv_reference
 from paperfeed.models import Paper, User, utcnow
 from paperfeed.store import comments as comment_store
 from paperfeed.store import moderation
@@ -32,7 +32,7 @@ from paperfeed.web.clock import today
 from paperfeed.web.auth import current_user, require_admin, require_user, template_user
 from paperfeed.web.csrf import CSRFMiddleware, csrf_token
 from paperfeed.web.deps import get_session
-from paperfeed.web.links import paper_path
+from paperfeed.links import paper_path
 from paperfeed.web.params import MAX_ROW_ID, OptionalRowIdForm, RowId
 from paperfeed.web.ratelimit import Limit, RateLimited, RateLimiter
 

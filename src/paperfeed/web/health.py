@@ -77,8 +77,12 @@ def _known(scripts, revision: str) -> bool:
 
 
 def _index_state(request: Request) -> dict:
-    """Papers against what the keyword and vector indexes hold; the lag is what they miss."""
-    from paperfeed.index.sync import keyword_dir, vector_dir
+    """Papers against what the keyword and vector indexes hold; the lag is what they miss.
+
+    The keyword index comes from the node's engine, which checks a generation before it
+    opens it: a damaged one counts as missing here, never as a crash."""
+    from paperfeed.index.engine import engine_for
+    from paperfeed.index.sync import vector_dir
     from paperfeed.index.vectors import read_meta
     from paperfeed.models import Paper
     from paperfeed.models.search import PaperEmbedding
@@ -87,18 +91,12 @@ def _index_state(request: Request) -> dict:
     with request.app.state.db.session() as session:
         papers = session.scalar(select(func.count()).select_from(Paper).where(Paper.withdrawn.is_(False))) or 0
         embedded = session.scalar(select(func.count()).select_from(PaperEmbedding)) or 0
-    state = {"papers": papers, "embedded": embedded,
-             "embedded_pct": round(100.0 * min(embedded, papers) / papers, 1) if papers else 100.0,
-             "vector_docs": read_meta(vector_dir(settings)).get("count", 0)}
-    path = keyword_dir(settings)
-    if path.exists():
-        from paperfeed.index.keyword import KeywordIndex
-
-        state["keyword_docs"] = KeywordIndex(path).num_docs
-        state["keyword_lag"] = max(0, papers - state["keyword_docs"])
-    else:
-        state["keyword_docs"], state["keyword_lag"] = 0, papers
-    return state
+    keyword = engine_for(settings).keyword()
+    docs = keyword.num_docs if keyword else 0
+    return {"papers": papers, "embedded": embedded,
+            "embedded_pct": round(100.0 * min(embedded, papers) / papers, 1) if papers else 100.0,
+            "vector_docs": read_meta(vector_dir(settings)).get("count", 0),
+            "keyword_docs": docs, "keyword_lag": max(0, papers - docs)}
 
 
 @router.get("/metrics")

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from paperfeed.ingest.record import split_version
+from paperfeed.records import split_version
 from paperfeed.rank.search import MODES, SearchError, search, similar
 from paperfeed.store.feed import (
     SORTS, EntryFilter, activity_for, entries_version, fetch_version, instance_stats, last_fetch_time, paper_activity,
@@ -18,7 +18,7 @@ from paperfeed.store.feed import (
 )
 from paperfeed.store.papers import get_paper
 from paperfeed.web.deps import get_session, listing_cache, templates
-from paperfeed.web.links import paper_path
+from paperfeed.links import paper_path
 from paperfeed.web.listing import PER_PAGE, default_day, load_listing
 from paperfeed.web.periods import KINDS, Period, parse_period, period_of
 

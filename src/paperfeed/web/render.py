@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timezone
 from markupsafe import Markup, escape
 
 from paperfeed.models import Paper
-from paperfeed.web.links import paper_path, safe_href
+from paperfeed.links import paper_path, safe_href
 
 _TERM = re.compile(r"[\w][\w\-']*", re.UNICODE)
 
@@ -108,7 +108,7 @@ def _bib_escape(text: str) -> str:
 
 
 def _looks_like_arxiv(paper: Paper) -> bool:
-    from paperfeed.ingest.record import is_arxiv_id
+    from paperfeed.records import is_arxiv_id
 
     return is_arxiv_id(paper.id)
 

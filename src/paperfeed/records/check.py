@@ -1,4 +1,4 @@
-"""What an imported record may hold: the checks every source's records pass before they are stored.
+"""What a stored record may hold: the checks every source's records pass before they are stored.
 
 Imported files are untrusted input (a shared JSONL dump, a saved feed, a mirror's HF
 response). Every parser builds a ``PaperRecord`` and calls ``validate()``, which runs
@@ -16,6 +16,8 @@ import re
 from datetime import date, datetime
 
 import orjson
+
+from paperfeed.links import MAX_URL, is_safe_url
 
 
 class MalformedRecord(ValueError):
@@ -39,7 +41,6 @@ MAX_CATEGORIES = 100
 MAX_CATEGORY = 64  # primary_category is VARCHAR(64)
 MAX_VERSIONS = 1_000
 MAX_VERSION = 100_000  # the version columns are 32-bit integers
-MAX_URL = 2_048
 MAX_CODE_URLS = 50
 MAX_SOURCES = 20
 MAX_EXTRA_BYTES = 20_000
@@ -49,16 +50,9 @@ MAX_ENTRIES = 1_000
 MAX_COUNT = 1_000_000_000
 MIN_YEAR, MAX_YEAR = 1000, 2200  # pages step by days and weeks from a paper's dates
 
-# Raw input, before any parsing builds structures from it.
-MAX_LINE_BYTES = 4 << 20  # one JSON line (the largest real snapshot lines are ~135 KB)
-MAX_DOCUMENT_BYTES = 64 << 20  # one XML feed or HF response (arXiv's are a few MB)
-MAX_RAW_TEXT = 1_000_000  # one XML/JSON text field before whitespace is collapsed
 
 ENTRY_SOURCES = frozenset({"auto", "hf", "user"})
 
-# A record that a parser could not read for a reason no check names: the import still
-# skips it, and the fuzz tests look for this prefix to find parser bugs.
-UNREADABLE = "unreadable record"
 
 # --- ids and links -----------------------------------------------------------
 
@@ -69,10 +63,6 @@ _PAPER_ID = re.compile(
     # nothing a URL would read as a query, fragment, escape or scheme
     r"|[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.))*"
 )
-# The host part admits no backslash (browsers read one as "/", which would move the host);
-# the path may keep one (LaTeX abstracts write "github.com/a/b\\_c").
-_HTTP_URL = re.compile(r"https?://[^/?#\\\s\"'<>`\x00-\x1f\x7f-\x9f]+(?:[/?#][^\s\"'<>`\x00-\x1f\x7f-\x9f]*)?",
-                       re.I)
 _SOURCE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _ABS, _PDF = "https://arxiv.org/abs/", "https://arxiv.org/pdf/"  # as record.arxiv_urls writes them
 _KNOWN_SOURCES = frozenset({"snapshot", "listing", "jsonl", "api", "oai", "rss", "hf", "unknown"})
@@ -84,14 +74,6 @@ def is_paper_id(value) -> bool:
     Ids become URL paths (``/papers/{id}``, the upvote button's ``hx-post``), so one with
     ``..``, ``?``, ``#``, ``%``, a scheme or whitespace could point a click elsewhere."""
     return type(value) is str and len(value) <= MAX_ID and _PAPER_ID.fullmatch(value) is not None
-
-
-def is_safe_url(value) -> bool:
-    """Whether ``value`` is an absolute http(s) URL that is safe to put in an ``href``.
-
-    Anything else (``javascript:``, ``data:``, a relative path, text with spaces, quotes
-    or control characters a browser would strip) is refused."""
-    return type(value) is str and len(value) <= MAX_URL and _HTTP_URL.fullmatch(value) is not None
 
 
 # --- the record check ----------------------------------------------------------
@@ -272,42 +254,3 @@ def _drop_unsafe_links(rec) -> None:
         rec.code_urls = safe
     if dropped:
         rec.dropped = dropped
-
-
-def unreadable(exc: BaseException) -> MalformedRecord:
-    """The reason for a record a parser failed on with an error no check anticipated."""
-    return MalformedRecord(f"{UNREADABLE} ({type(exc).__name__}: {str(exc):.120})")
-
-
-# Errors a parser can raise on input of a shape it does not expect; anything else is a bug.
-PARSE_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError, RecursionError)
-
-
-# --- reading raw input within bounds -----------------------------------------
-
-
-def bounded_lines(stream, limit: int = MAX_LINE_BYTES):
-    """The stream's lines, but one longer than ``limit`` bytes is cut to ``limit + 1`` bytes
-    (``iter_jsonl`` then refuses it) and the rest of it is read and dropped in pieces, so a
-    giant line never sits in memory whole."""
-    readline = stream.readline
-    while line := readline(limit + 1):
-        if len(line) > limit and not line.endswith(b"\n"):
-            while (rest := readline(1 << 20)) and not rest.endswith(b"\n"):
-                pass
-            line += b"\n"  # still one line when chunks of lines are joined and split again
-        yield line
-
-
-def line_too_long(line: bytes, limit: int = MAX_LINE_BYTES) -> MalformedRecord | None:
-    if len(line) > limit:
-        return MalformedRecord(f"line too long: over {limit} bytes")
-    return None
-
-
-def read_document(stream, limit: int = MAX_DOCUMENT_BYTES) -> bytes:
-    """A whole-document input (an XML feed, an HF response), refused when over ``limit``."""
-    data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise MalformedRecord(f"document too large: over {limit >> 20} MB")
-    return data
