@@ -16,7 +16,9 @@ from paperfeed.store.feed import (
     SORTS, EntryFilter, activity_for, entries_version, fetch_version, instance_stats, last_fetch_time, paper_activity,
     papers_version,
 )
+from paperfeed.store import comments as comment_store
 from paperfeed.store.papers import get_paper
+from paperfeed.web.community import viewer_votes
 from paperfeed.web.deps import get_session, listing_cache, templates
 from paperfeed.links import paper_path
 from paperfeed.web.listing import PER_PAGE, default_day, load_listing
@@ -44,14 +46,15 @@ def _render_listing(request: Request, session: Session, period: Period, sort: st
                            filters=_filters(category, code), page_no=p, per_page=PER_PAGE)
     context = {"listing": listing, "period": period, "is_home": is_home, "kinds": KINDS,
                "tabs": {kind: period_of(kind, period.start) for kind in KINDS},
-               "cards_html": _cards_html(request, listing)}
+               "cards_html": _cards_html(request, session, listing)}
     return templates(request).TemplateResponse(request, "daily.html", context)
 
 
-def _cards_html(request: Request, listing) -> Markup:
+def _cards_html(request: Request, session: Session, listing) -> Markup:
     # the listing object is itself cached per data version, so its identity is the key
+    votes = viewer_votes(request, session, [e.paper for e in listing.page.entries])
     return _shared_fragment(request, ("cards", id(listing)), "partials/listing_cards.html",
-                            {"listing": listing}, owner=listing)
+                            {"listing": listing, "voted_pks": votes}, owner=listing)
 
 
 def _shared_fragment(request: Request, key: tuple, template: str, context: dict, owner=None) -> Markup:
@@ -101,9 +104,11 @@ def paper_page(request: Request, paper_id: str, session: Session = Depends(get_s
     similar_counts = activity_for(session, [h.paper.pk for h in hits])
     fingerprint = ("similar-html", paper.id, tuple((h.paper.pk, similar_counts[h.paper.pk].upvotes,
                                                     similar_counts[h.paper.pk].num_comments) for h in hits))
+    votes = viewer_votes(request, session, [paper, *(h.paper for h in hits)])
     similar_html = _shared_fragment(request, fingerprint, "partials/similar_cards.html",
-                                    {"similar": hits, "similar_counts": similar_counts})
-    context = {"paper": paper, "activity": activity, "similar_html": similar_html, "upvotes": activity.upvotes}
+                                    {"similar": hits, "similar_counts": similar_counts, "voted_pks": votes})
+    context = {"paper": paper, "activity": activity, "similar_html": similar_html, "upvotes": activity.upvotes,
+               "voted": paper.pk in votes, "thread": comment_store.thread(session, paper.pk)}
     return templates(request).TemplateResponse(request, "paper.html", context)
 
 
@@ -131,7 +136,8 @@ def search_page(request: Request, q: str = "", mode: str = "hybrid", category: s
         results = search(request.app.state.db, q, limit=SEARCH_PER_PAGE + 1, offset=(p - 1) * SEARCH_PER_PAGE,
                          mode=mode, category=(category or "").strip() or None, since=since, until=until)
         counts = activity_for(session, [h.paper.pk for h in results.hits])
-    context = {"q": q, "mode": mode, "modes": MODES, "category": category or "", "since": since, "until": until,
+    votes = viewer_votes(request, session, [h.paper for h in results.hits]) if results else frozenset()
+    context = {"voted_pks": votes, "q": q, "mode": mode, "modes": MODES, "category": category or "", "since": since, "until": until,
                "results": results, "counts": counts, "page_no": p, "per_page": SEARCH_PER_PAGE}
     return templates(request).TemplateResponse(request, "search.html", context)
 
