@@ -76,7 +76,7 @@ class Settings(BaseSettings):
 
     # operations (issue #11)
     database_connect_wait_seconds: float = 30.0  # `serve` retries an unreachable database this long at start
-    digest_lease_renew_fraction: float = 1 / 3  # a sender renews its claims every lease * this
+    digest_lease_renew_fraction: float = 1 / 3  # a sender renews its claims every lease * this (at most 10 s)
 
     config_file: Path | None = None
 
