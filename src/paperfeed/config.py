@@ -92,7 +92,7 @@ class Settings(BaseSettings):
 
     # operations (issue #11)
     database_connect_wait_seconds: float = 30.0  # `serve` retries an unreachable database this long at start
-    digest_lease_renew_fraction: float = 1 / 3  # a sender renews its claims every lease * this
+    digest_lease_renew_fraction: float = 1 / 3  # a sender renews its claims every lease * this (at most 10 s)
 
     # scheduled jobs (paperfeed worker; serve too unless run_jobs_in_web is false)
     # Scheduled fetching is on once categories are named, e.g. PAPERFEED_FETCH_CATEGORIES=cs.LG,cs.CL

@@ -8,6 +8,7 @@ SMTP errors into ``TemporaryMailError`` (4xx, connection trouble: retry later) o
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 import ssl
@@ -22,6 +23,8 @@ from email_validator import EmailNotValidError, validate_email
 
 from paperfeed.config import Settings
 
+
+DOT_AT_LINE_START = re.compile(rb"(?m)^\.")  # doubled in DATA (RFC 5321 4.5.2)
 
 # CRLF line ends as SMTP wants, and headers folded only where RFC 5322 requires it, so
 # long unbreakable values (List-Unsubscribe URLs) are never RFC 2047-encoded.
@@ -99,9 +102,10 @@ class Mailer:
     def send_bytes(self, sender: str, recipient: str, payload: bytes, commit_point=None) -> bool:
         """Send one message (CRLF line ends); raises TemporaryMailError or PermanentMailError.
 
-        ``commit_point``, a context manager factory, wraps the step that cannot be taken back
-        (DATA, once MAIL and RCPT are accepted): it yields False to call the message off, and
-        its block ends only after the server accepted the message. Returns False when called off.
+        ``commit_point``, a context manager factory, wraps the one step that cannot be taken
+        back: the end of DATA (the lone "." after the message has been uploaded) and the
+        server's reply. It yields False to call the message off, and its block ends only after
+        the server accepted the message. Returns False when called off.
         """
         commit_point = commit_point or _go_ahead
         if self.dry_run_dir is not None:
@@ -113,11 +117,12 @@ class Mailer:
             if self._smtp is None:
                 self._smtp = _connect(self.settings)
             self._envelope(sender, recipient)
+            self._upload(payload)
             with commit_point() as go:
                 if not go:
-                    self._reset()
+                    self._drop()  # mid-DATA: only a closed connection discards the message
                     return False
-                self._data(payload)
+                self._end_data()
             return True
         except smtplib.SMTPAuthenticationError as exc:
             self._drop()
@@ -145,8 +150,17 @@ class Mailer:
         if code not in (250, 251):
             raise smtplib.SMTPRecipientsRefused({recipient: (code, resp)})
 
-    def _data(self, payload: bytes) -> None:
-        code, resp = self._smtp.data(payload)
+    def _upload(self, payload: bytes) -> None:
+        # smtplib's data() without its last line, so that the caller can time the commit.
+        code, resp = self._smtp.docmd("data")
+        if code != 354:
+            raise smtplib.SMTPDataError(code, resp)
+        body = DOT_AT_LINE_START.sub(b"..", payload)
+        self._smtp.send(body if body.endswith(b"\r\n") else body + b"\r\n")
+
+    def _end_data(self) -> None:
+        self._smtp.send(b".\r\n")
+        code, resp = self._smtp.getreply()
         if code != 250:
             raise smtplib.SMTPDataError(code, resp)
 

@@ -37,8 +37,9 @@ def send(app: AppContext, period: str, dry_run: Path | None, day, batch_size: in
     Rerunning, or running several senders at once, sends no duplicates; a run killed
     part-way is resumed by running it again once its claims expire (digest_lease_seconds
     after its last renewal), sending at most one message twice. A run that finds another
-    sender at work waits for it. Exits 1 when some deliveries failed, and 75 when deliveries
-    are left claimed by a sender that stopped (killed?): run again after the time it prints.
+    sender at work waits for it (unless --no-wait). Exits 1 when some deliveries failed, and
+    75 when deliveries are left claimed by another sender: one that stopped renewing them
+    (killed?), or any with --no-wait. Run again after the time it prints.
     """
     from paperfeed.digest.send import send_period
     from paperfeed.mail import MailConfigError

@@ -5,9 +5,10 @@ period (unique), and senders claim batches of rows with a lease (an atomic UPDAT
 LOCKED on PostgreSQL). While a sender works, a heartbeat renews its claims every
 lease/3 (at most every 10 s), so a batch that takes longer than the lease keeps them.
 
-The one step that cannot be taken back, SMTP's DATA, is taken by one connection at a time
-(the others overlap their MAIL and RCPT meanwhile): the claim is checked and renewed, the
-message handed over, and the delivery marked sent, in that order. So a sender killed at
+The one step that cannot be taken back, the end of SMTP's DATA, is taken by one connection
+at a time (the others overlap their MAIL, RCPT and upload meanwhile): the claims are known
+to be held (renewed recently enough), the message is handed over, and the delivery is
+marked sent, in that order. So a sender killed at
 any moment leaves at most one message that the server accepted but nobody recorded: the
 one duplicate a rerun can send once the dead sender's lease has expired.
 
@@ -52,7 +53,7 @@ class SendReport:
     bounced: int = 0  # permanent failures
     paused: int = 0
     batches: int = 0
-    lost_claims: int = 0  # taken over by another sender while this one waited (not sent here)
+    lost_claims: int = 0  # not sent: the claims were not renewed in time (left to another sender)
     claimed_elsewhere: int = 0  # left claimed by another sender when this one stopped
     claimed_until: datetime | None = None  # when the last of those claims expires
     claims_abandoned: bool = False  # their sender stopped renewing them (killed?)
@@ -97,14 +98,14 @@ def send_period(db: Database, kind: str, today: date | None = None, *, dry_run_d
         report.planned = store.plan_deliveries(session, period.key, kind, period.max_weekday, utcnow())
     pool, span = build_pool(db, period)
     report.timings["pool"] += time.perf_counter() - clock
-    owner = uuid.uuid4().hex  # this run's claims, renewed by its heartbeat
-    with _Heartbeat(db, period, owner), _Sender(db, DigestRenderer(settings, period), pool, span, report,
-                                        dry_run_dir) as sender:
+    heartbeat = _Heartbeat(db, period, owner=uuid.uuid4().hex)
+    with heartbeat, _Sender(db, DigestRenderer(settings, period), pool, span, report, dry_run_dir,
+                            heartbeat) as sender:
         while True:
-            batch = _claim(db, period, owner, batch_size or settings.digest_batch_size, report)
+            batch = _claim(db, period, heartbeat, batch_size or settings.digest_batch_size, report)
             if batch:
                 sender.send_batch(batch)
-            elif not _more_may_come(db, period, owner, report, wait_for_retries):
+            elif not _more_may_come(db, period, heartbeat.owner, report, wait_for_retries):
                 break
     log.info("%s", report.summary())
     return report
@@ -141,10 +142,13 @@ def _wait_for_other_senders(db: Database, period: DigestPeriod, owner: str, repo
 
 class _Heartbeat:
     """Renews every claim of ``owner`` every renew_interval while the sender runs, so a batch
-    that takes longer than the lease is not taken over by another sender."""
+    that takes longer than the lease is not taken over by another sender; and knows, without
+    asking the database, whether the claims are still surely held."""
 
     def __init__(self, db: Database, period: DigestPeriod, owner: str):
         self.db, self.period, self.owner = db, period, owner
+        self.lease = db.settings.digest_lease_seconds
+        self.renewed_since = time.monotonic()  # claims made or renewed after this last until it + lease
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="digest-heartbeat", daemon=True)
 
@@ -156,22 +160,39 @@ class _Heartbeat:
         self.stopped.set()
         self.thread.join()
 
+    def renewed(self, started: float) -> None:
+        """Every claim held now was made or renewed at monotonic time ``started`` or later
+        (batches are claimed one at a time, each after the previous one is done)."""
+        self.renewed_since = max(self.renewed_since, started)
+
+    def holds_claims(self) -> bool:
+        """True while no other sender can have taken the claims over, with a renewal interval
+        to spare for handing a message over and recording it."""
+        return time.monotonic() < self.renewed_since + self.lease - renew_interval(self.db.settings)
+
     def _run(self) -> None:
-        lease = timedelta(seconds=self.db.settings.digest_lease_seconds)
+        lease = timedelta(seconds=self.lease)
         while not self.stopped.wait(renew_interval(self.db.settings)):
+            started = time.monotonic()
             try:
                 with self.db.session() as session:
                     store.renew_claims(session, self.period.key, self.owner, utcnow(), lease)
             except Exception as exc:  # a database hiccup: the next beat tries again
                 log.warning("could not renew digest claims: %s", exc)
+            else:
+                self.renewed(started)
 
 
-def _claim(db: Database, period: DigestPeriod, owner: str, size: int, report: SendReport) -> list[Claimed]:
+def _claim(db: Database, period: DigestPeriod, heartbeat: _Heartbeat, size: int,
+           report: SendReport) -> list[Claimed]:
     clock = time.perf_counter()
     lease = timedelta(seconds=db.settings.digest_lease_seconds)
+    owner = heartbeat.owner
+    started = time.monotonic()
     with db.session() as session:
         rows = store.claim_deliveries(session, period.key, owner, size, utcnow(), lease)
         batch = [Claimed(d.pk, d.subscriber_pk, owner, d.attempts) for d in rows]
+    heartbeat.renewed(started)
     report.timings["db"] += time.perf_counter() - clock
     return batch
 
@@ -192,8 +213,9 @@ class _Sender:
     server accepts it. SMTP round trips dominate, so several connections overlap them."""
 
     def __init__(self, db: Database, renderer: DigestRenderer, pool: Pool, span, report: SendReport,
-                 dry_run_dir: Path | None):
+                 dry_run_dir: Path | None, heartbeat: _Heartbeat):
         self.db, self.renderer, self.pool, self.span, self.report = db, renderer, pool, span, report
+        self.heartbeat = heartbeat
         self.dry_run_dir = dry_run_dir
         self.lock = threading.Lock()
         self.handover = threading.Lock()  # one message at a time past the point of no return
@@ -260,12 +282,12 @@ class _Sender:
 
     @contextmanager
     def _handover(self, claimed: Claimed, mail: DigestMail, paper_pks: list[int]):
-        """Around DATA: only while this sender still holds the claim, and recorded as sent
-        before any other message may be handed over."""
+        """Around the end of DATA: only while this sender surely holds the claim, and recorded
+        as sent before any other message may be handed over."""
         with self.handover:
-            lease = timedelta(seconds=self.db.settings.digest_lease_seconds)
-            if not self._finish(store.renew_claim, None, claimed.pk, claimed.owner, utcnow(), lease):
-                log.warning("digest delivery %s: claim taken over by another sender; not sent", claimed.pk)
+            if not self.heartbeat.holds_claims():
+                log.warning("digest delivery %s: claims not renewed in time; left to whoever takes them over",
+                            claimed.pk)
                 yield False
                 return
             yield True  # the server accepts the message here; an error raises instead

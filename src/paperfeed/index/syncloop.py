@@ -46,11 +46,17 @@ class SyncLoop:
         self._thread.join(timeout)
 
     def _run(self) -> None:
+        failing = False
         while not self._stop.is_set():
             try:
                 self.run_once()
-            except Exception:  # a database outage or a full disk: log, and try again next time
-                log.exception("index sync failed; retrying in %.0f s", self.interval)
+                failing = False
+            except Exception as exc:  # a database outage or a full disk: say so once, keep trying
+                if failing:
+                    log.debug("index sync still failing: %s", exc)
+                else:
+                    log.exception("index sync failed; retrying every %.1f s", self.interval)
+                failing = True
             self._stop.wait(self.interval)
 
     def run_once(self) -> SyncReport | None:

@@ -143,15 +143,6 @@ def renew_claims(session: Session, period_key: str, owner: str, now: datetime, l
     ).rowcount
 
 
-def renew_claim(session: Session, delivery_pk: int, owner: str, now: datetime, lease: timedelta) -> bool:
-    """Extends one claim, if ``owner`` still holds it: False means another sender took it over."""
-    return session.execute(
-        update(DigestDelivery).where(DigestDelivery.pk == delivery_pk, DigestDelivery.owner == owner,
-                                     DigestDelivery.status == D_CLAIMED)
-        .values(lease_until=now + lease).execution_options(synchronize_session=False)
-    ).rowcount == 1
-
-
 def claims_of_others(session: Session, period_key: str, owner: str, now: datetime) -> list[datetime]:
     """The lease ends of live claims on this period held by senders other than ``owner``."""
     return list(session.scalars(select(DigestDelivery.lease_until).where(

@@ -141,5 +141,5 @@ def search_feed(request: Request, fmt: str, q: str = Query(..., min_length=1, ma
     fg.updated(as_utc(max((d for d in days if d), default=today(request))))
     for hit in results.hits:
         _add_paper(fg, request, hit.paper, None)
-    version = [(h.paper.id, h.paper.changed_at) for h in results.hits]
+    version = [(h.paper.id, h.paper.change_seq) for h in results.hits]
     return _respond(request, fg, fmt, version)

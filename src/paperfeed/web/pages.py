@@ -116,7 +116,7 @@ def _similar(request: Request, paper):
     """Neighbours change only when the paper or the index does; the time bucket picks up
     a vector index that finished building meanwhile."""
     cache = request.app.state.page_cache
-    key = ("similar", paper.id, paper.changed_at, int(time.time() // SIMILAR_TTL_SECONDS))
+    key = ("similar", paper.id, paper.change_seq, int(time.time() // SIMILAR_TTL_SECONDS))
     hits = cache.get(key)
     if hits is None:
         hits = similar(request.app.state.db, paper.id, k=6)
