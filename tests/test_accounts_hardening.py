@@ -426,7 +426,7 @@ def test_a_slow_arxiv_fetch_holds_no_database_connection(db, submit_settings):
 
 
 def test_one_arxiv_fetch_in_flight_per_user_and_a_few_per_process(db, submit_settings, monkeypatch):
-    from paperfeed.web import community
+    from paperfeed.web import submissions as community
 
     monkeypatch.setattr(community, "ARXIV_FETCHES_PER_PROCESS", 1, raising=False)
     arxiv = SlowArxiv()

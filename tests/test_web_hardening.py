@@ -246,6 +246,13 @@ def test_serve_tells_uvicorn_whom_to_trust(monkeypatch, tmp_path):
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append(kw))
     monkeypatch.setenv("PAPERFEED_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("PAPERFEED_TRUSTED_PROXIES", raising=False)
+    # `serve --workers` marks the environment its workers inherit; keep that out of this process
+    from paperfeed.metrics import MULTIPROC_ENV
+    from paperfeed.web.supervision import SUPERVISOR_ENV
+
+    for name in (MULTIPROC_ENV, SUPERVISOR_ENV):  # absent now, and again after the test
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     assert CliRunner().invoke(cli, ["serve"]).exit_code == 0
     monkeypatch.setenv("PAPERFEED_TRUSTED_PROXIES", "10.0.0.5")
     assert CliRunner().invoke(cli, ["serve", "--workers", "2"]).exit_code == 0

@@ -1,4 +1,4 @@
-"""Account pages: sign up, sign in/out, email verification, password reset, settings, profiles.
+"""Account pages: sign up, sign in/out, email verification, password reset, profiles.
 
 Sign-up, sign-in and reset answer the same whether or not an address has an account:
 sign-up always says "check your email" (an existing owner gets a "someone tried to sign
@@ -27,10 +27,14 @@ from paperfeed.store import comments as comment_store
 from paperfeed.store import users as user_store
 from paperfeed.store import votes as vote_store
 from paperfeed.store.users import AccountError, EmailTaken, TokenError
-from paperfeed.web.auth import (SESSION_COOKIE, clear_session_cookie, current_user, safe_next,
-                                set_session_cookie)
-from paperfeed.web.deps import get_session, templates
-from paperfeed.web.params import RowId
+from paperfeed.web.auth import (
+    SESSION_COOKIE,
+    clear_session_cookie,
+    current_user,
+    safe_next,
+    set_session_cookie,
+)
+from paperfeed.web.deps import get_session, render
 from paperfeed.web.ratelimit import Limit, RateLimited, Reservation
 
 log = logging.getLogger(__name__)
@@ -45,11 +49,6 @@ NOTICES = {
     "reset": "Your password has been reset. Sign in with the new one.",
     "deleted": "Your account has been deleted.",
 }
-
-
-def render(request: Request, name: str, context: dict | None = None, status: int = 200,
-           headers: dict | None = None) -> HTMLResponse:
-    return templates(request).TemplateResponse(request, name, context or {}, status_code=status, headers=headers)
 
 
 def client_ip(request: Request) -> str:
@@ -260,110 +259,6 @@ def reset_confirm(request: Request, token: str = Form(""), password: str = Form(
     except AccountError as exc:
         return render(request, "community/reset_confirm.html", {"token": token, "error": str(exc)}, status=400)
     return RedirectResponse("/login?notice=reset", status_code=303)
-
-
-# --- settings ----------------------------------------------------------------
-
-
-def _settings_page(request: Request, session: Session, user: User, status: int = 200, **extra) -> HTMLResponse:
-    context = {"account": user, "tokens": user_store.list_api_tokens(session, user), **extra}
-    return render(request, "community/settings.html", context, status=status)
-
-
-def _signed_in(request: Request, user: User | None) -> RedirectResponse | None:
-    if user is None:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-    return None
-
-
-@router.get("/settings", response_class=HTMLResponse)
-def settings_page(request: Request, notice: str = "", user: User | None = Depends(current_user),
-                  session: Session = Depends(get_session)):
-    return _signed_in(request, user) or _settings_page(request, session, user, notice=NOTICES.get(notice))
-
-
-@router.post("/settings/password", response_class=HTMLResponse)
-def change_password(request: Request, current: str = Form(""), new: str = Form(""),
-                    user: User | None = Depends(current_user), session: Session = Depends(get_session)):
-    if redirect := _signed_in(request, user):
-        return redirect
-    try:
-        user_store.change_password(session, request.app.state.settings, user, current, new)
-    except AccountError as exc:
-        return _settings_page(request, session, user, status=400, error=str(exc))
-    response = RedirectResponse("/settings?notice=password", status_code=303)
-    sign_in(request, response, session, user)
-    return response
-
-
-@router.post("/settings/email", response_class=HTMLResponse)
-def change_email(request: Request, background: BackgroundTasks, password: str = Form(""), email: str = Form(""),
-                 user: User | None = Depends(current_user), session: Session = Depends(get_session)):
-    if redirect := _signed_in(request, user):
-        return redirect
-    try:
-        token = user_store.request_email_change(session, request.app.state.settings, user, password, email)
-    except AccountError as exc:
-        return _settings_page(request, session, user, status=400, error=str(exc))
-    if token is not None:
-        session.commit()
-        send_verification(background, request, user_store.clean_email(email), token)
-    return RedirectResponse("/settings?notice=email", status_code=303)
-
-
-@router.post("/settings/verify")
-def resend_verification(request: Request, background: BackgroundTasks, user: User | None = Depends(current_user),
-                        session: Session = Depends(get_session)):
-    if redirect := _signed_in(request, user):
-        return redirect
-    if not user.email_verified:
-        token = user_store.issue_email_token(session, request.app.state.settings, user, "verify", user.email)
-        session.commit()
-        send_verification(background, request, user.email, token)
-    return RedirectResponse("/settings?notice=verify-sent", status_code=303)
-
-
-@router.post("/settings/privacy")
-def change_privacy(request: Request, upvotes_private: str = Form(""), user: User | None = Depends(current_user),
-                   session: Session = Depends(get_session)):
-    if redirect := _signed_in(request, user):
-        return redirect
-    user_store.set_upvotes_private(session, user, upvotes_private == "on")
-    return RedirectResponse("/settings?notice=privacy", status_code=303)
-
-
-@router.post("/settings/tokens", response_class=HTMLResponse)
-def create_token(request: Request, name: str = Form(""), scopes: list[str] = Form([]),
-                 user: User | None = Depends(current_user), session: Session = Depends(get_session)):
-    if redirect := _signed_in(request, user):
-        return redirect
-    try:
-        token, raw = user_store.create_api_token(session, user, name, scopes)
-    except AccountError as exc:
-        return _settings_page(request, session, user, status=400, error=str(exc))
-    return _settings_page(request, session, user, new_token=raw, new_token_name=token.name)
-
-
-@router.post("/settings/tokens/{token_pk}/revoke")
-def revoke_token(request: Request, token_pk: RowId, user: User | None = Depends(current_user),
-                 session: Session = Depends(get_session)):
-    if redirect := _signed_in(request, user):
-        return redirect
-    user_store.revoke_api_token(session, user, token_pk)
-    return RedirectResponse("/settings?notice=revoked", status_code=303)
-
-
-@router.post("/settings/delete", response_class=HTMLResponse)
-def delete_account(request: Request, password: str = Form(""), user: User | None = Depends(current_user),
-                   session: Session = Depends(get_session)):
-    if redirect := _signed_in(request, user):
-        return redirect
-    if user_store.authenticate(session, user.username, password) is None:
-        return _settings_page(request, session, user, status=400, error="Your password is not right.")
-    user_store.delete_account(session, user)
-    response = RedirectResponse("/login?notice=deleted", status_code=303)
-    clear_session_cookie(response, request)
-    return response
 
 
 # --- profiles ----------------------------------------------------------------

@@ -6,25 +6,51 @@ Same library calls as the pages. Errors are ``{"error": message}`` (see errors.p
 from __future__ import annotations
 
 from datetime import date
-
 from email.utils import format_datetime
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import (
+    APIRouter,
+    Depends,
+    HTTPException,
+    Query,
+    Request,
+)
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from paperfeed.models import DailyEntry, Paper
-from paperfeed.rank.search import MODES, search
-from paperfeed.store.feed import EntryFilter, PaperActivity, activity_for, paper_activity
-from paperfeed.store.papers import get_paper
-from paperfeed.web.deps import etag_for, get_session, listing_cache, not_modified
-from paperfeed.web.listing import MAX_PER_PAGE, default_day, load_listing
-from paperfeed.web.periods import parse_period, period_of
 from paperfeed.links import safe_href, safe_hrefs
+from paperfeed.models import DailyEntry, Paper, User
+from paperfeed.rank.search import MODES, search
+from paperfeed.records import MalformedRecord
+from paperfeed.store import votes as vote_store
+from paperfeed.store.feed import (
+    EntryFilter,
+    PaperActivity,
+    activity_for,
+    paper_activity,
+)
+from paperfeed.store.papers import get_paper
+from paperfeed.store.votes import SubmissionError
+from paperfeed.web.auth import require_user
+from paperfeed.web.clock import today
+from paperfeed.web.comments import _add_limited_comment
+from paperfeed.web.deps import (
+    etag_for,
+    get_session,
+    listing_cache,
+    not_modified,
+    paper_or_404,
+)
+from paperfeed.web.listing import MAX_PER_PAGE, default_day, load_listing
+from paperfeed.web.params import MAX_ROW_ID
+from paperfeed.web.periods import parse_period, period_of
 from paperfeed.web.render import arxiv_links, as_utc, iso_z
+from paperfeed.web.submissions import FetchBusy, submit_reference
 
 router = APIRouter(prefix="/api", tags=["api"])
+community = APIRouter(prefix="/api", tags=["community"])  # needs an account
 SORT_ALIASES = {"trending": "trending", "publishedAt": "newest", "newest": "newest"}
 
 
@@ -167,3 +193,57 @@ class JSONResponse(Response):
 def _http_date(value) -> str:
     return format_datetime(as_utc(value), usegmt=True)
 
+
+# --- JSON API ----------------------------------------------------------------
+
+
+class CommentIn(BaseModel):
+    body: str
+    parent: int | None = Field(None, ge=1, le=MAX_ROW_ID)
+
+
+class SubmitIn(BaseModel):
+    reference: str
+
+
+def _api_user(user: User = Depends(require_user)) -> User:
+    if not user.email_verified:
+        raise HTTPException(403, "Verify your email address first.")
+    return user
+
+
+@community.get("/me", summary="The account a token belongs to")
+def me(user: User = Depends(require_user)):
+    return {"username": user.username, "email_verified": user.email_verified, "is_admin": user.is_admin}
+
+
+@community.post("/papers/{paper_id:path}/upvote", summary="Upvote a paper (idempotent)")
+def api_upvote(paper_id: str, user: User = Depends(_api_user), session: Session = Depends(get_session)):
+    state = vote_store.add_vote(session, user, paper_or_404(session, paper_id))
+    return {"voted": state.voted, "upvotes": state.upvotes}
+
+
+@community.delete("/papers/{paper_id:path}/upvote", summary="Take back an upvote")
+def api_unvote(paper_id: str, user: User = Depends(_api_user), session: Session = Depends(get_session)):
+    state = vote_store.remove_vote(session, user, paper_or_404(session, paper_id))
+    return {"voted": state.voted, "upvotes": state.upvotes}
+
+
+@community.post("/papers/{paper_id:path}/comments", summary="Comment on a paper", status_code=201)
+def api_comment(request: Request, paper_id: str, data: CommentIn, user: User = Depends(_api_user),
+                session: Session = Depends(get_session)):
+    paper = paper_or_404(session, paper_id)
+    comment = _add_limited_comment(request, session, user, paper, data.body, data.parent)
+    return {"id": comment.pk, "html": comment.body_html}
+
+
+@community.post("/submit", summary="Put a paper on today's page", status_code=201)
+def api_submit(request: Request, data: SubmitIn, user: User = Depends(_api_user),
+               session: Session = Depends(get_session)):
+    try:
+        paper = submit_reference(request, session, user, data.reference)
+    except FetchBusy as exc:
+        raise HTTPException(exc.status, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
+    except (SubmissionError, MalformedRecord, PermissionError) as exc:
+        raise HTTPException(400, str(exc)) from None
+    return {"id": paper.id, "day": today(request).isoformat()}

@@ -77,20 +77,57 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     errors.install(app)
     _install_docs(app)
 
+    from paperfeed.web import (
+        accounts,
+        admin,
+        api,
+        comments,
+        feeds,
+        health,
+        http,
+        pages,
+        search,
+        submissions,
+        votes,
+    )
     from paperfeed.web import digest as digest_pages
-    from paperfeed.web import api, community, feeds, health, http, pages
+    from paperfeed.web import settings as settings_pages
 
-    community.install(app)  # CSRF middleware, rate limiter, template helpers
+    _install_community(app)
     _install_guards(app)
-    app.include_router(community.router)  # before pages: /papers/trending precedes /papers/{id}
+    for feature in (accounts, settings_pages, votes, submissions, comments, admin, search, feeds, digest_pages):
+        app.include_router(feature.router)
     app.include_router(api.router)
-    app.include_router(feeds.router)
-    app.include_router(digest_pages.router)
-    app.include_router(pages.router)
+    app.include_router(api.community)
+    app.include_router(pages.router)  # last: /papers/{id} would claim the paths above
     app.include_router(health.router)  # /healthz, /readyz, /metrics
     http.install(app)  # HEAD, gzip, static cache headers, /favicon.ico
     app.add_middleware(health.RequestMetrics)  # outermost: times every request, errors included
     return app
+
+
+def _install_community(app: FastAPI) -> None:
+    """CSRF on every form, the DB-backed rate limiter (on the web layer's clock), the
+    injectable arXiv transport, and the template globals every page uses."""
+    from datetime import timedelta
+
+    from paperfeed.models import utcnow
+    from paperfeed.web.auth import template_user
+    from paperfeed.web.csrf import CSRFMiddleware, csrf_token
+    from paperfeed.web.ratelimit import RateLimiter
+
+    settings = app.state.settings
+    app.add_middleware(CSRFMiddleware, key_source=settings.signing_key,
+                       secure=settings.base_url.startswith("https://"))
+    app.state.rate_limiter = RateLimiter(app.state.db, settings.rate_limit_window_seconds,
+                                         clock=lambda: app.state.clock())
+    if not hasattr(app.state, "arxiv_transport"):
+        app.state.arxiv_transport = None  # tests put an httpx.MockTransport here
+    env = app.state.templates.env
+    env.globals["csrf_token"] = csrf_token
+    env.globals["current_user"] = template_user
+    edit_window = timedelta(minutes=settings.comment_edit_minutes)
+    env.globals["can_edit_quietly"] = lambda c: utcnow() - c.created_at <= edit_window
 
 
 def _install_guards(app: FastAPI) -> None:

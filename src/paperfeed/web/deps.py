@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator, Iterator
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -57,3 +58,17 @@ def not_modified(request: Request, etag: str) -> Response | None:
     if etag in tags or "*" in tags or etag.removeprefix("W/") in tags:
         return Response(status_code=304, headers={"ETag": etag})
     return None
+
+
+def render(request: Request, name: str, context: dict | None = None, status: int = 200,
+           headers: dict | None = None) -> HTMLResponse:
+    return templates(request).TemplateResponse(request, name, context or {}, status_code=status, headers=headers)
+
+
+def paper_or_404(session: Session, paper_id: str):
+    from paperfeed.store.papers import get_paper
+
+    paper = get_paper(session, paper_id)
+    if paper is None:
+        raise HTTPException(404, f"No paper with id {paper_id!r} on this instance.")
+    return paper

@@ -10,12 +10,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from feedgen.feed import FeedGenerator
 from sqlalchemy.orm import Session
 
+from paperfeed.links import paper_path
 from paperfeed.models import Paper
 from paperfeed.rank.search import search
 from paperfeed.store.feed import latest_day
-from paperfeed.web.deps import etag_for, get_session, listing_cache, not_modified
 from paperfeed.web.clock import today
-from paperfeed.links import paper_path
+from paperfeed.web.deps import etag_for, get_session, listing_cache, not_modified
 from paperfeed.web.listing import load_listing
 from paperfeed.web.periods import Period, parse_period, period_of
 from paperfeed.web.render import as_utc, plain_snippet

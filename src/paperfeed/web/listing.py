@@ -16,7 +16,14 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from paperfeed.store.feed import (
-    EntryFilter, EntryPage, day_after, day_before, latest_day, page_entries, period_categories, period_version,
+    EntryFilter,
+    EntryPage,
+    day_after,
+    day_before,
+    latest_day,
+    page_entries,
+    period_categories,
+    period_version,
 )
 from paperfeed.web.clock import today
 from paperfeed.web.periods import Period

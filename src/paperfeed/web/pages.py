@@ -1,28 +1,36 @@
-"""HTML pages: daily/weekly/monthly listings, paper pages, search and about."""
+"""HTML pages: daily/weekly/monthly listings, trending, paper pages and about."""
 
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import timedelta
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from paperfeed.links import paper_path
+from paperfeed.rank.search import similar
 from paperfeed.records import split_version
-from paperfeed.rank.search import MODES, SearchError, search, similar
+from paperfeed.store import comments as comment_store
 from paperfeed.store.feed import (
-    SORTS, EntryFilter, activity_for, entries_version, fetch_version, instance_stats, last_fetch_time, paper_activity,
+    SORTS,
+    EntryFilter,
+    activity_for,
+    entries_version,
+    fetch_version,
+    instance_stats,
+    last_fetch_time,
+    paper_activity,
     papers_version,
 )
-from paperfeed.store import comments as comment_store
 from paperfeed.store.papers import get_paper
-from paperfeed.web.community import viewer_votes
-from paperfeed.web.deps import get_session, listing_cache, templates
-from paperfeed.links import paper_path
+from paperfeed.web.clock import today
+from paperfeed.web.deps import get_session, listing_cache, render, templates
 from paperfeed.web.listing import PER_PAGE, default_day, load_listing
 from paperfeed.web.periods import KINDS, Period, parse_period, period_of
+from paperfeed.web.votes import viewer_votes
 
 router = APIRouter(include_in_schema=False)
 SEARCH_PER_PAGE = 20
@@ -83,6 +91,18 @@ def home(request: Request, sort: str = "trending", category: str | None = None, 
     return _render_listing(request, session, period, sort, category, code, p, is_home=True)
 
 
+@router.get("/papers/trending", response_class=HTMLResponse)
+def trending(request: Request, session: Session = Depends(get_session)):
+    """What is rising now: the last seven days under the trending score (store/trending.py)."""
+    from paperfeed.store.feed import latest_day, page_entries
+
+    end = latest_day(session) or today(request)
+    page = page_entries(session, end - timedelta(days=6), end, sort="trending", limit=30)
+    return render(request, "community/trending.html", {
+        "entries": page.entries, "start": end - timedelta(days=6), "end": end,
+        "voted_pks": viewer_votes(request, session, [e.paper for e in page.entries])})
+
+
 @router.get("/papers/{kind}/{slug}", response_class=HTMLResponse)
 def listing_page(request: Request, kind: str, slug: str, sort: str = "trending", category: str | None = None,
                  code: bool = False, p: int = Query(1, ge=1, le=MAX_PAGE), session: Session = Depends(get_session)):
@@ -122,24 +142,6 @@ def _similar(request: Request, paper):
         hits = similar(request.app.state.db, paper.id, k=6)
         cache.put(key, hits)
     return hits
-
-
-@router.get("/search", response_class=HTMLResponse)
-def search_page(request: Request, q: str = "", mode: str = "hybrid", category: str | None = None,
-                since: date | None = None, until: date | None = None, p: int = Query(1, ge=1, le=500),
-                session: Session = Depends(get_session)):
-    if since and until and since > until:
-        raise SearchError("the start date is after the end date")
-    results = None
-    counts = {}
-    if q.strip():
-        results = search(request.app.state.db, q, limit=SEARCH_PER_PAGE + 1, offset=(p - 1) * SEARCH_PER_PAGE,
-                         mode=mode, category=(category or "").strip() or None, since=since, until=until)
-        counts = activity_for(session, [h.paper.pk for h in results.hits])
-    votes = viewer_votes(request, session, [h.paper for h in results.hits]) if results else frozenset()
-    context = {"voted_pks": votes, "q": q, "mode": mode, "modes": MODES, "category": category or "", "since": since, "until": until,
-               "results": results, "counts": counts, "page_no": p, "per_page": SEARCH_PER_PAGE}
-    return templates(request).TemplateResponse(request, "search.html", context)
 
 
 @router.get("/about", response_class=HTMLResponse)

@@ -7,8 +7,8 @@ from datetime import date, datetime, time, timezone
 
 from markupsafe import Markup, escape
 
-from paperfeed.models import Paper
 from paperfeed.links import paper_path, safe_href
+from paperfeed.models import Paper
 
 _TERM = re.compile(r"[\w][\w\-']*", re.UNICODE)
 

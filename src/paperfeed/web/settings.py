@@ -1,0 +1,126 @@
+"""The signed-in user's settings: password, email, privacy, API tokens, deleting the account."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+
+from paperfeed.models import User
+from paperfeed.store import users as user_store
+from paperfeed.store.users import AccountError
+from paperfeed.web.accounts import NOTICES, send_verification, sign_in
+from paperfeed.web.auth import (
+    clear_session_cookie,
+    current_user,
+)
+from paperfeed.web.deps import get_session, render
+from paperfeed.web.params import RowId
+
+router = APIRouter(include_in_schema=False)
+
+
+# --- settings ----------------------------------------------------------------
+
+
+def _settings_page(request: Request, session: Session, user: User, status: int = 200, **extra) -> HTMLResponse:
+    context = {"account": user, "tokens": user_store.list_api_tokens(session, user), **extra}
+    return render(request, "community/settings.html", context, status=status)
+
+
+def _signed_in(request: Request, user: User | None) -> RedirectResponse | None:
+    if user is None:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    return None
+
+
+@router.get("/settings", response_class=HTMLResponse)
+def settings_page(request: Request, notice: str = "", user: User | None = Depends(current_user),
+                  session: Session = Depends(get_session)):
+    return _signed_in(request, user) or _settings_page(request, session, user, notice=NOTICES.get(notice))
+
+
+@router.post("/settings/password", response_class=HTMLResponse)
+def change_password(request: Request, current: str = Form(""), new: str = Form(""),
+                    user: User | None = Depends(current_user), session: Session = Depends(get_session)):
+    if redirect := _signed_in(request, user):
+        return redirect
+    try:
+        user_store.change_password(session, request.app.state.settings, user, current, new)
+    except AccountError as exc:
+        return _settings_page(request, session, user, status=400, error=str(exc))
+    response = RedirectResponse("/settings?notice=password", status_code=303)
+    sign_in(request, response, session, user)
+    return response
+
+
+@router.post("/settings/email", response_class=HTMLResponse)
+def change_email(request: Request, background: BackgroundTasks, password: str = Form(""), email: str = Form(""),
+                 user: User | None = Depends(current_user), session: Session = Depends(get_session)):
+    if redirect := _signed_in(request, user):
+        return redirect
+    try:
+        token = user_store.request_email_change(session, request.app.state.settings, user, password, email)
+    except AccountError as exc:
+        return _settings_page(request, session, user, status=400, error=str(exc))
+    if token is not None:
+        session.commit()
+        send_verification(background, request, user_store.clean_email(email), token)
+    return RedirectResponse("/settings?notice=email", status_code=303)
+
+
+@router.post("/settings/verify")
+def resend_verification(request: Request, background: BackgroundTasks, user: User | None = Depends(current_user),
+                        session: Session = Depends(get_session)):
+    if redirect := _signed_in(request, user):
+        return redirect
+    if not user.email_verified:
+        token = user_store.issue_email_token(session, request.app.state.settings, user, "verify", user.email)
+        session.commit()
+        send_verification(background, request, user.email, token)
+    return RedirectResponse("/settings?notice=verify-sent", status_code=303)
+
+
+@router.post("/settings/privacy")
+def change_privacy(request: Request, upvotes_private: str = Form(""), user: User | None = Depends(current_user),
+                   session: Session = Depends(get_session)):
+    if redirect := _signed_in(request, user):
+        return redirect
+    user_store.set_upvotes_private(session, user, upvotes_private == "on")
+    return RedirectResponse("/settings?notice=privacy", status_code=303)
+
+
+@router.post("/settings/tokens", response_class=HTMLResponse)
+def create_token(request: Request, name: str = Form(""), scopes: list[str] = Form([]),
+                 user: User | None = Depends(current_user), session: Session = Depends(get_session)):
+    if redirect := _signed_in(request, user):
+        return redirect
+    try:
+        token, raw = user_store.create_api_token(session, user, name, scopes)
+    except AccountError as exc:
+        return _settings_page(request, session, user, status=400, error=str(exc))
+    return _settings_page(request, session, user, new_token=raw, new_token_name=token.name)
+
+
+@router.post("/settings/tokens/{token_pk}/revoke")
+def revoke_token(request: Request, token_pk: RowId, user: User | None = Depends(current_user),
+                 session: Session = Depends(get_session)):
+    if redirect := _signed_in(request, user):
+        return redirect
+    user_store.revoke_api_token(session, user, token_pk)
+    return RedirectResponse("/settings?notice=revoked", status_code=303)
+
+
+@router.post("/settings/delete", response_class=HTMLResponse)
+def delete_account(request: Request, password: str = Form(""), user: User | None = Depends(current_user),
+                   session: Session = Depends(get_session)):
+    if redirect := _signed_in(request, user):
+        return redirect
+    if user_store.authenticate(session, user.username, password) is None:
+        return _settings_page(request, session, user, status=400, error="Your password is not right.")
+    user_store.delete_account(session, user)
+    response = RedirectResponse("/login?notice=deleted", status_code=303)
+    clear_session_cookie(response, request)
+    return response
+
+

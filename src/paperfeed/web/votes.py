@@ -1,0 +1,55 @@
+"""Upvotes from pages (htmx swaps the button in place), and the viewer's votes for a page of cards."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import (
+    APIRouter,
+    Depends,
+    Request,
+)
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+
+from paperfeed.links import paper_path
+from paperfeed.models import User
+from paperfeed.store import votes as vote_store
+from paperfeed.web.auth import current_user, template_user
+from paperfeed.web.deps import get_session, paper_or_404, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def viewer_votes(request: Request, session: Session, papers) -> frozenset[int]:
+    """The viewer's upvotes among a page's papers, in one query (none for anonymous viewers)."""
+    return frozenset(vote_store.voted_papers(session, template_user(request), [p.pk for p in papers]))
+
+
+# --- upvotes -----------------------------------------------------------------
+
+
+@router.post("/papers/{paper_id:path}/upvote", response_class=HTMLResponse)
+def upvote(request: Request, paper_id: str, user: User | None = Depends(current_user),
+           session: Session = Depends(get_session)):
+    """Toggles the vote and answers with the re-rendered button (htmx swaps it in place)."""
+    paper = paper_or_404(session, paper_id)
+    is_htmx = request.headers.get("hx-request") == "true"
+    prompt = None
+    if user is None:
+        prompt = "signin"
+    elif not user.email_verified:
+        prompt = "verify"
+    if prompt and not is_htmx:
+        target = f"/login?next={quote(paper_path(paper.id))}" if prompt == "signin" else "/settings"
+        return RedirectResponse(target, 303)
+    if prompt:
+        return render(request, "partials/upvote.html", {"paper": paper, "prompt": prompt,
+                                                        "upvotes": vote_store.paper_upvotes(session, paper.pk)})
+    state = vote_store.toggle_vote(session, user, paper)
+    session.commit()  # before answering: a failed commit must be an error, not a lost vote
+    if not is_htmx:
+        return RedirectResponse(paper_path(paper.id), 303)
+    return render(request, "partials/upvote.html", {"paper": paper, "upvotes": state.upvotes, "voted": state.voted})
+
+
