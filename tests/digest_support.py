@@ -7,7 +7,7 @@ import email
 import socket
 import threading
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from email.message import EmailMessage
 from email.policy import default as default_policy
 

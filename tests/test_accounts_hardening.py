@@ -22,7 +22,7 @@ from community_kit import (CSRF_META, PASSWORD, Client, Mailbox, ServerThread, a
                            days_ago, free_port, link_in, make_app, signed_in, smtp_server)
 from paperfeed import db as db_module
 from paperfeed.db import Database
-from paperfeed.models import ApiToken, User, UserSession
+from paperfeed.models import ApiToken, User
 from paperfeed.store import users as user_store
 
 WRONG = "not the password at all"

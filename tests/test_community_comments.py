@@ -48,7 +48,6 @@ def _comment(c, paper_id, body, parent=None):
 def test_thread_with_one_level_replies_and_exact_counts(db, settings):
     app = make_app(settings, db)
     add_paper(db, "2611.00040", source="hf", upvotes=0)
-    from paperfeed.records import EntryRecord
     ann, ben = signed_in(app, db, settings, "ann"), signed_in(app, db, settings, "ben")
     root = _comment(ann, "2611.00040", "First! $E=mc^2$")
     reply = _comment(ben, "2611.00040", "A reply", parent=root)

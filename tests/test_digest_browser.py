@@ -8,7 +8,6 @@ import re
 import shutil
 import threading
 import time
-from datetime import date
 from pathlib import Path
 
 import pytest

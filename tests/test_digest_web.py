@@ -4,7 +4,7 @@ headers, one-click unsubscribe, no state change on GET, abuse limits, admin page
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from urllib.parse import urlparse
 
 import pytest

@@ -5,7 +5,6 @@ whatever the importers let through."""
 from __future__ import annotations
 
 import re
-from datetime import date
 from html.parser import HTMLParser
 from xml.etree import ElementTree
 

@@ -17,7 +17,7 @@ from datetime import date, datetime
 
 import orjson
 
-from paperfeed.links import MAX_URL, is_safe_url
+from paperfeed.links import is_safe_url
 
 
 class MalformedRecord(ValueError):
