@@ -6,7 +6,9 @@ reads the change sequence (one primary-key look-up) and checks the sizes of its 
 index files (a ``stat`` each); only when the sequence moved, or a file is damaged or
 missing, does it take its writer lock and sync (index/sync.py): the keyword index at
 once, the vector snapshot at most every ``vector_refresh_seconds`` (a rebuild reads
-every stored vector) and at once when this node has none or it is damaged. Requests
+every stored vector) and at once when this node has none or it is damaged. On
+PostgreSQL the keyword thread also LISTENs for the NOTIFY each change sends at commit,
+so it wakes at once instead of at the next tick (polling stays the fallback). Requests
 never wait for either: they answer from the live generation and say when it is behind
 (rank/search.py). Several server processes on one data dir share the work through the
 writer locks.
@@ -22,6 +24,7 @@ from paperfeed.config import Settings
 from paperfeed.db import Database
 from paperfeed.index import generations
 from paperfeed.index.sync import SyncReport, keyword_root, refresh_vectors, sync_keyword, vector_dir, writer_lock
+from paperfeed.store.changes import CHANNEL
 from paperfeed.store.changes import current as current_seq
 
 log = logging.getLogger(__name__)
@@ -37,8 +40,12 @@ class SyncLoop:
         self._vectors_seen: int | None = None
         self._vectors_at = float("-inf")
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._loop, args=(step,), name=f"paperfeed-sync-{name}", daemon=True)
-                         for name, step in (("keyword", self.sync_keyword_once), ("vectors", self.sync_vectors_once))]
+        self._threads = [
+            threading.Thread(target=self._loop, args=(self.sync_keyword_once, _Listener(db)),
+                             name="paperfeed-sync-keyword", daemon=True),
+            threading.Thread(target=self._loop, args=(self.sync_vectors_once, None), name="paperfeed-sync-vectors",
+                             daemon=True),
+        ]
 
     def start(self) -> "SyncLoop":
         for thread in self._threads:
@@ -59,7 +66,7 @@ class SyncLoop:
             report.vectors = vectors
         return report
 
-    def _loop(self, step) -> None:
+    def _loop(self, step, listener: "_Listener | None") -> None:
         failing = False
         while not self._stop.is_set():
             try:
@@ -71,7 +78,12 @@ class SyncLoop:
                 else:
                     log.exception("index sync failed; retrying every %.1f s", self.interval)
                 failing = True
-            self._stop.wait(self.interval)
+            if listener is not None:
+                listener.wait(self._stop, self.interval)
+            else:
+                self._stop.wait(self.interval)
+        if listener is not None:
+            listener.close()
 
     def _sequence(self) -> int:
         with self.db.session() as session:
@@ -114,6 +126,39 @@ class SyncLoop:
         if generations.current(root) is None and seq != self._vectors_seen:
             return True  # none yet: the first vectors are worth having at once
         return seq != self._vectors_seen and time.monotonic() - self._vectors_at >= self.vector_interval
+
+
+class _Listener:
+    """Waits for a change notification on PostgreSQL, or simply for the interval."""
+
+    def __init__(self, db: Database):
+        url = db.engine.url
+        self.conninfo = None if db.is_sqlite else url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.conn = None
+
+    def wait(self, stop: threading.Event, seconds: float) -> None:
+        if self.conninfo is None or stop.is_set():
+            stop.wait(seconds)
+            return
+        import psycopg
+
+        try:
+            if self.conn is None:
+                self.conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5)
+                self.conn.execute(f"LISTEN {CHANNEL}")
+            for _ in self.conn.notifies(timeout=seconds, stop_after=1):
+                pass
+        except psycopg.Error:  # the database went away: poll until it is back
+            self.close()
+            stop.wait(seconds)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except Exception:
+                pass
+            self.conn = None
 
 
 def _intact(root, required: bool = True) -> bool:
