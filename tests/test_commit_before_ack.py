@@ -133,7 +133,8 @@ def test_an_api_write_is_committed_before_its_answer_is_sent(db, settings):
     votes = CommittedAtResponseStart(app, db, Vote)
     assert client(votes).post("/api/papers/2611.00002/upvote", headers=auth).json()["voted"] is True
     comments = CommittedAtResponseStart(app, db, Comment)
-    assert client(comments).post("/api/papers/2611.00002/comments", json={"body": "hi"}, headers=auth).status_code == 201
+    answer = client(comments).post("/api/papers/2611.00002/comments", json={"body": "hi"}, headers=auth)
+    assert answer.status_code == 201
     assert (votes.seen, comments.seen) == ([1], [1])
 
 
