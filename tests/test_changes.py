@@ -198,3 +198,19 @@ def test_vectors_stored_by_another_node_are_loaded_and_a_damaged_snapshot_is_reb
     assert loop.run_once().vectors == 12
     assert len(engine.snapshot()) == 12
     assert list(vector_dir(db.settings).glob(f"{live.name}.damaged-*"))
+
+
+def test_on_postgresql_a_commit_wakes_the_sync_loop_at_once(db, backend):
+    from paperfeed.index.syncloop import _Listener
+
+    if backend != "postgres":
+        return  # SQLite has no notifications: the loop polls
+    listener, stop = _Listener(db), threading.Event()
+    listener.wait(stop, 0.01)  # connected and listening
+    waiter = threading.Thread(target=listener.wait, args=(stop, 120))
+    waiter.start()
+    with db.session() as session:
+        bump(session)
+    waiter.join(30)  # far less than the 120 s it would otherwise sleep
+    assert not waiter.is_alive()
+    listener.close()

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+import httpx
 import pytest
 from sqlalchemy import func, select, text
 
-from community_kit import PASSWORD, add_paper, add_user, client, make_app, signed_in
+from community_kit import CSRF_META, PASSWORD, ServerThread, add_paper, add_user, client, make_app, signed_in
 from paperfeed.models import Comment, UserSession, Vote
 from paperfeed.store.users import create_api_token, get_user_by_name
 
@@ -132,5 +133,22 @@ def test_an_api_write_is_committed_before_its_answer_is_sent(db, settings):
     votes = CommittedAtResponseStart(app, db, Vote)
     assert client(votes).post("/api/papers/2611.00002/upvote", headers=auth).json()["voted"] is True
     comments = CommittedAtResponseStart(app, db, Comment)
-    assert client(comments).post("/api/papers/2611.00002/comments", json={"body": "hi"}, headers=auth).status_code == 201
+    answer = client(comments).post("/api/papers/2611.00002/comments", json={"body": "hi"}, headers=auth)
+    assert answer.status_code == 201
     assert (votes.seen, comments.seen) == ([1], [1])
+
+
+def test_on_a_real_server_the_page_after_sign_in_is_signed_in_every_time(db, settings):
+    """The issue's check: follow the sign-in redirect at once, many times."""
+    settings = settings.model_copy(update={"login_limit_per_ip": 1000})  # 30 sign-ins from one address
+    app = make_app(settings, db)
+    add_user(db, settings, "eve")
+    misses = 0
+    with ServerThread(app) as server:
+        for _ in range(30):
+            with httpx.Client(base_url=server.url) as browser:
+                token = CSRF_META.search(browser.get("/login").text).group(1)
+                r = browser.post("/login", data={"login": "eve", "password": PASSWORD, "next": "/settings",
+                                                 "csrf_token": token}, follow_redirects=True)
+                misses += r.url.path != "/settings"
+    assert misses == 0

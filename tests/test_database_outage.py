@@ -173,7 +173,7 @@ def serve_env(tmp_path, url: str, wait: float) -> dict:
 
 def test_serve_gives_up_on_an_unreachable_database_with_one_line(tmp_path):
     proc = paperfeed_serve(serve_env(tmp_path, closed_pg_url(), 1.5), free_port())
-    out, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
     lines = err.strip().splitlines()
     assert proc.returncode == 1 and "Traceback" not in err, err
     assert lines[0].startswith("database not reachable (attempt 1: ") and "Connection refused" in lines[0]

@@ -93,3 +93,56 @@ def test_feed_errors_and_304(client):
     assert client.get("/feeds/search.rss").status_code == 400
     first = client.get("/feeds/trending.rss")
     assert client.get("/feeds/trending.rss", headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+
+
+DC = "{http://purl.org/dc/elements/1.1/}"
+THINK_DAY = "2024-01-05"  # no demo paper is listed that day
+
+
+@pytest.fixture
+def think_paper(db):
+    from datetime import date
+    from paperfeed.records import Author, EntryRecord, PaperRecord
+    from paperfeed.store.papers import upsert_records
+
+    record = PaperRecord(
+        id="2401.00042", title="Reasoning in tags", source="jsonl",
+        abstract="The model writes <think>a plan</think> & then answers.",
+        authors=[Author("Ada Lovelace", "Lovelace", "Ada"), Author("C.-P. Yuan", "Yuan", "C.-P.")],
+        categories=["cs.CL"], submitted_at=datetime(2024, 1, 3, 9, 30), updated_at=datetime(2024, 1, 4, 18, 5),
+        announced_on=date(2024, 1, 5), entries=[EntryRecord(day=date(2024, 1, 5), source="auto")],
+    )
+    with db.session() as session:
+        upsert_records(session, [record])
+    return record
+
+
+def test_rss_sends_the_abstract_as_escaped_html_with_authors_and_the_page_link(client, think_paper):
+    root = ET.fromstring(client.get(f"/feeds/date/{THINK_DAY}.rss").content)
+    channel = root.find("channel")
+    assert channel.findtext("link") == f"{BASE}/papers/date/{THINK_DAY}"
+    self_link = channel.find(f"{ATOM}link")
+    assert self_link.get("rel") == "self" and self_link.get("href") == f"{BASE}/feeds/date/{THINK_DAY}.rss"
+    [item] = channel.findall("item")
+    # The description is HTML: the tag-like text arrives escaped, so a reader shows it.
+    description = item.findtext("description")
+    assert "&lt;think&gt;a plan&lt;/think&gt; &amp; then" in description and "<think>" not in description
+    assert [c.text for c in item.findall(f"{DC}creator")] == ["Ada Lovelace", "C.-P. Yuan"]
+
+
+def test_atom_entries_carry_authors_html_content_and_their_own_updated_time(client, think_paper):
+    root = ET.fromstring(client.get(f"/feeds/date/{THINK_DAY}.atom").content)
+    [entry] = root.findall(f"{ATOM}entry")
+    assert [a.findtext(f"{ATOM}name") for a in entry.findall(f"{ATOM}author")] == ["Ada Lovelace", "C.-P. Yuan"]
+    content = entry.find(f"{ATOM}content")
+    assert content.get("type") == "html" and "&lt;think&gt;" in content.text
+    assert datetime.fromisoformat(entry.findtext(f"{ATOM}updated")) == datetime.fromisoformat("2024-01-04T18:05:00+00:00")
+    assert datetime.fromisoformat(entry.findtext(f"{ATOM}published")) == datetime.fromisoformat("2024-01-03T09:30:00+00:00")
+    assert root.findtext(f"{ATOM}updated") == entry.findtext(f"{ATOM}updated")
+
+
+@pytest.mark.parametrize("path", ["/feeds/latest.atom", "/feeds/date/2025-03-18.atom", "/feeds/trending.atom"])
+def test_atom_entries_do_not_share_one_midnight(client, path):
+    entries = check_atom(client.get(path).content)
+    updated = [e.findtext(ATOM + "updated") for e in entries]
+    assert len(set(updated)) == len(updated)

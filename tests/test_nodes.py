@@ -180,9 +180,9 @@ def test_a_truncated_index_file_degrades_b_then_b_repairs_itself(cluster):
     _wait(lambda: len(_ids(b.search("okapi"))) == 40, 10, "B has not indexed the okapi papers")
     index = b.data_dir / "index"
     root = index / "keyword"
-    live = root / (root / "CURRENT").read_text().strip()
     with open(index / "write.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # keep B's sync loop from repairing before we have looked
+        live = root / (root / "CURRENT").read_text().strip()
         victim = max((p for p in live.iterdir() if p.is_file() and p.suffix != ".json"), key=lambda p: p.stat().st_size)
         os.truncate(victim, min(1000, victim.stat().st_size // 2))
         degraded = b.search("okapi gait")

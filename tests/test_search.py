@@ -174,3 +174,47 @@ def test_index_from_an_older_schema_is_rebuilt(sqlite_db, tmp_path):
     assert keyword_dir(sqlite_db.settings) != old
     found = search(sqlite_db, "quokka", mode="keyword")
     assert ids(found)[0] == "2501.00001" and found.notice is None
+
+
+MENTIONS_ID = paper("2501.00009", "A survey citing others", "We extend arXiv 2501.00003 and 2501 00003 ideas.",
+                    ["Ada Lovelace"], ["cs.LG"], "2025-09-01")
+
+
+@pytest.mark.parametrize("query", ["2501.00003", "arXiv:2501.00003", "arxiv:2501.00003v2",
+                                   "https://arxiv.org/abs/2501.00003", "https://arxiv.org/pdf/2501.00003v1.pdf"])
+def test_an_arxiv_id_or_url_returns_that_paper_first(loaded, tmp_path, query):
+    import_papers(loaded, tmp_path, [MENTIONS_ID], "mentions.jsonl")
+    for mode in ("keyword", "hybrid"):
+        assert ids(search(loaded, query, mode=mode))[0] == "2501.00003"
+    assert ids(search(loaded, f"{query} quokka", mode="keyword"))[:2] == ["2501.00003", "2501.00001"]
+
+
+def test_minus_and_not_exclude_words_and_phrases(loaded):
+    assert ids(search(loaded, "quokka -transformers", mode="keyword")) == ["2501.00003"]
+    assert ids(search(loaded, "quokka NOT efficient", mode="keyword")) == ["2501.00003"]
+    assert ids(search(loaded, 'quokka -"study efficient"', mode="keyword")) == ["2501.00003", "2501.00002"]
+    assert ids(search(loaded, "-quokka", mode="keyword")) == []  # nothing left to search for
+
+
+def test_an_unbalanced_quote_searches_its_words(loaded):
+    assert ids(search(loaded, '"sparse att', mode="keyword"))[:2] == ["2501.00001", "2501.00004"]
+    assert ids(search(loaded, 'author:"lovelace', mode="keyword")) == ["2501.00001"]
+
+
+def test_an_empty_author_filter_matches_nothing_not_the_word_author(db, tmp_path):
+    import_papers(db, tmp_path, [paper("2502.00001", "Authorize-on-Demand access control", "Authors authorize.")])
+    assert ids(search(db, "author:", mode="keyword")) == []
+    assert ids(search(db, "author: access", mode="keyword")) == ["2502.00001"]
+
+
+def test_author_only_results_are_newest_first(loaded, tmp_path):
+    import_papers(loaded, tmp_path, [MENTIONS_ID], "mentions.jsonl")
+    for mode in ("keyword", "hybrid"):
+        assert ids(search(loaded, "author:lovelace", mode=mode)) == ["2501.00009", "2501.00001"]
+
+
+def test_query_parser_reads_exclusions_and_ids():
+    q = parse_query('vision -"state space" NOT rnn -x arXiv:2501.00001v3 https://arxiv.org/abs/hep-th/9901001 "open')
+    assert q.words == ["vision", "open"]
+    assert q.excluded == [["state", "space"], ["rnn"], ["x"]]
+    assert q.ids == ["2501.00001", "hep-th/9901001"]

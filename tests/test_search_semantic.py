@@ -133,3 +133,10 @@ def test_a_point_made_late_in_a_long_abstract_is_found_by_its_passage(db, tmp_pa
     # the passages streamed through a scratch file on their way into the snapshot
     assert not list(db.settings.data_dir.rglob("passages.scratch"))
     assert list(db.settings.data_dir.rglob("passages.npy"))
+
+
+@pytest.mark.parametrize("mode", ["semantic", "hybrid"])
+def test_exclusions_and_ids_hold_with_vectors(embedded, mode):
+    assert DELTAPRODUCT not in ids(search(embedded, f"{USER_WORDS} -DeltaProduct", mode=mode, limit=50))
+    assert DELTAPRODUCT not in ids(search(embedded, f"{USER_WORDS} NOT deltaproduct", mode=mode, limit=50))
+    assert ids(search(embedded, f"arXiv:{DELTAPRODUCT} linear attention", mode=mode))[0] == DELTAPRODUCT

@@ -105,8 +105,23 @@ def test_paper_page(client):
     assert "Santosh Kumar Vishvakarma" in r.text  # the last of all nine authors
     assert "$tanh$" in r.text and 'class="math"' in r.text
     assert f"https://arxiv.org/abs/{MATH_PAPER}" in r.text and f"https://arxiv.org/pdf/{MATH_PAPER}" in r.text
-    assert "@misc{kokane2025cordic" in r.text and f"eprint       = {{{MATH_PAPER}}}" in r.text
+    assert "@misc{kokane2025cordic" in r.text and f"eprint        = {{{MATH_PAPER}}}" in r.text
     assert "No comments yet" in r.text and 'id="comments"' in r.text
+
+
+def test_paper_page_has_highwire_citation_tags(client):
+    html = client.get(f"/papers/{MATH_PAPER}").text
+    head = html[:html.index("</head>")]
+    tags = re.findall(r'<meta name="(citation_[a-z_]+)" content="([^"]*)">', head)
+    metas = {}
+    for name, content in tags:
+        metas.setdefault(name, []).append(content)
+    assert metas["citation_title"] == ["CORDIC Is All You Need"]
+    assert len(metas["citation_author"]) == 9 and metas["citation_author"][-1] == "Santosh Kumar Vishvakarma"
+    assert metas["citation_date"] == metas["citation_publication_date"] == ["2025/03/18"]
+    assert metas["citation_arxiv_id"] == [MATH_PAPER]
+    assert metas["citation_pdf_url"] == [f"https://arxiv.org/pdf/{MATH_PAPER}"]
+    assert metas["citation_abstract_html_url"] == [f"http://testserver/papers/{MATH_PAPER}"]
 
 
 def test_paper_with_slash_id_versions_and_code(client, db):

@@ -47,6 +47,33 @@ def test_bibtex_entry():
         primary_category="cs.AR", abs_url="https://arxiv.org/abs/2503.11685", announced_on=date(2025, 3, 18))
     text = bibtex(paper)
     assert text.startswith("@misc{kokane2025cordic,")
-    assert "author       = {Omkar Kokane and Adam Teman}" in text
-    assert r"title        = {CORDIC \{Is\} All You Need}" in text
-    assert "eprint       = {2503.11685}" in text and "primaryClass = {cs.AR}" in text
+    assert "author        = {Omkar Kokane and Adam Teman}" in text
+    assert r"title         = {CORDIC \{Is\} All You Need}" in text
+    assert "eprint        = {2503.11685}" in text and "primaryClass  = {cs.AR}" in text
+
+
+def _paper(title: str, *authors: dict, **extra) -> Paper:
+    return Paper(id="2506.01234", title=title, authors=list(authors), primary_category="cs.CL",
+                 announced_on=date(2025, 6, 2), **extra)
+
+
+def test_bibtex_keeps_math_braces_and_escapes_a_bare_ampersand():
+    text = bibtex(_paper(r"$\mathtt{[M]}$-Bench: Q&A and R\&D for {LLMs}", {"name": "Wei Zhu", "last": "Zhu"}))
+    assert r"title         = {$\mathtt{[M]}$-Bench: Q\&A and R\&D for \{LLMs\}}" in text
+    assert text.startswith("@misc{zhu2025bench,")
+
+
+@pytest.mark.parametrize("author,key", [
+    ({"name": "Balázs Szegedy", "last": "Balázs"}, "balazs2025"),
+    ({"name": "Zoë Ng", "last": "Zoë"}, "zoe2025"),
+    ({"name": r"Ng Andr\'e"}, "andre2025"),  # no "last": the name's last word, a LaTeX accent
+])
+def test_bibtex_keys_fold_accents_to_ascii(author, key):
+    assert bibtex(_paper("Learning to Rank", author)).startswith(f"@misc{{{key}learning,")
+
+
+def test_bibtex_fields_line_up():
+    text = bibtex(_paper("Learning to Rank", {"name": "Ada Lovelace", "last": "Lovelace"}))
+    lines = [line for line in text.splitlines()[1:-1]]
+    assert len({line.index("=") for line in lines}) == 1
+    assert "  archivePrefix = {arXiv}," in lines

@@ -178,9 +178,23 @@ class KeywordIndex:
                                             day_number(since) if since else None,
                                             day_number(until) if until else None)
             clauses.append((tantivy.Occur.Must, rng))
-        if not clauses:
+        if not clauses:  # exclusions alone select nothing (there is nothing to rank)
             return None
+        clauses += [(tantivy.Occur.MustNot, self._phrase_clause(words)) for words in q.excluded]
         return tantivy.Query.boolean_query(clauses)
+
+    def excluded_among(self, q: ParsedQuery, pks) -> set[int]:
+        """Which of ``pks`` hold a word or phrase the query excludes (``-word``, ``NOT word``):
+        semantic candidates come from vectors, which know nothing of exclusions."""
+        pks = [int(pk) for pk in pks]
+        if not q.excluded or not pks:
+            return set()
+        pk_terms = [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "pk", pk)) for pk in pks]
+        banned = [(tantivy.Occur.Should, self._phrase_clause(words)) for words in q.excluded]
+        query = tantivy.Query.boolean_query([(tantivy.Occur.Must, tantivy.Query.boolean_query(banned)),
+                                             (tantivy.Occur.Must, tantivy.Query.boolean_query(pk_terms))])
+        searcher = self.searcher()
+        return {searcher.doc(addr)["pk"][0] for _, addr in searcher.search(query, limit=len(pks)).hits}
 
     def _word_clauses(self, words: list[str]) -> list:
         text = " ".join(words)

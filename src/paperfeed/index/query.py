@@ -2,8 +2,10 @@
 
 Grammar (forgiving: anything unrecognised is treated as plain words, never an error):
 ``"exact phrase"``, ``author:name`` or ``author:"Ada Lovelace"``, ``cat:cs.LG`` (or an
-archive, ``cat:cs``), and plain words. Bare ``AND``/``OR``/``NOT`` and punctuation are
-dropped; all plain words are OR-ed and ranked by BM25.
+archive, ``cat:cs``), ``-word``, ``-"phrase"`` or ``NOT word`` to exclude, an arXiv id
+(``2401.01234``, ``arXiv:2401.01234v2``, an abs/pdf URL) to look that paper up, and plain
+words. Bare ``AND``/``OR`` and punctuation are dropped; all plain words are OR-ed and
+ranked by BM25. A quote left open searches its words.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 MAX_QUERY_CHARS = 2000  # longer input is cut here; the embedding model reads ~256 tokens anyway
 MAX_TERMS = 64
 OPERATORS = {"AND", "OR", "NOT"}
-_TOKEN = re.compile(r'(\w+):"([^"]*)"?|(\w+):(\S+)|"([^"]*)"?|(\S+)')
+_TOKEN = re.compile(r'(-?)(?:(\w+):("[^"]*"?)|(\w+):(\S*)|("[^"]*"?)|(\S+))')
 _WORD = re.compile(r"\w+")
 FILTER_FIELDS = {"author": "author", "authors": "author", "au": "author", "cat": "cat", "category": "cat"}
 
@@ -25,6 +27,8 @@ class ParsedQuery:
     phrases: list[list[str]] = field(default_factory=list)  # each a list of words
     authors: list[list[str]] = field(default_factory=list)  # each a name as words
     categories: list[str] = field(default_factory=list)
+    excluded: list[list[str]] = field(default_factory=list)  # words or phrases no result may hold
+    ids: list[str] = field(default_factory=list)  # arXiv ids typed or pasted: looked up directly
 
     @property
     def text(self) -> str:
@@ -37,40 +41,83 @@ class ParsedQuery:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.has_text or self.authors or self.categories)
+        return not (self.has_text or self.authors or self.categories or self.ids)
 
 
 def parse_query(raw: str) -> ParsedQuery:
     parsed = ParsedQuery()
+    negate_next = False
     for m in _TOKEN.finditer(raw[:MAX_QUERY_CHARS]):
-        fname, fquoted, fname2, fvalue, phrase, bare = m.groups()
-        if fname is not None:
-            _add_filter(parsed, fname, fquoted, bare_text=m.group(0))
+        minus, fname, fquoted, fname2, fvalue, quoted, bare = m.groups()
+        token = m.group(0)[len(minus):]
+        if bare == "NOT":
+            negate_next = True
+            continue
+        negate, negate_next = bool(minus) or negate_next, False
+        if negate:
+            _add_excluded(parsed, token)
+        elif fname is not None:
+            _add_filter(parsed, fname, _unquote(fquoted), bare_text=token)
         elif fname2 is not None:
-            _add_filter(parsed, fname2, fvalue, bare_text=m.group(0))
-        elif phrase is not None:
-            words = _indexable(_WORD.findall(phrase))
-            if len(words) > 1:
-                parsed.phrases.append(words)
-            else:
-                parsed.words.extend(words)
+            _add_filter(parsed, fname2, fvalue, bare_text=token)
+        elif quoted is not None:
+            _add_quoted(parsed, quoted)
         elif bare not in OPERATORS:
-            parsed.words.extend(_WORD.findall(bare))
+            _add_bare(parsed, bare)
     parsed.words = parsed.words[:MAX_TERMS]
     parsed.phrases = parsed.phrases[:8]
+    parsed.excluded = parsed.excluded[:MAX_TERMS]
     return parsed
+
+
+def _unquote(text: str) -> str:
+    return text[1:-1] if len(text) > 1 and text.endswith('"') else text[1:]
+
+
+def _add_quoted(parsed: ParsedQuery, quoted: str) -> None:
+    """A closed quote is a phrase; an open one (``"sparse att``) only words, since a phrase
+    cut off mid-word would match nothing."""
+    words = _indexable(_WORD.findall(quoted))
+    if len(words) > 1 and len(quoted) > 1 and quoted.endswith('"'):
+        parsed.phrases.append(words)
+    else:
+        parsed.words.extend(words)
+
+
+def _add_bare(parsed: ParsedQuery, text: str) -> None:
+    arxiv_id = arxiv_id_in(text)
+    if arxiv_id:
+        parsed.ids.append(arxiv_id)
+    else:
+        parsed.words.extend(_WORD.findall(text))
+
+
+def _add_excluded(parsed: ParsedQuery, token: str) -> None:
+    words = _indexable(_WORD.findall(token))
+    if words:  # "-" alone, or "-_", excludes nothing
+        parsed.excluded.append(words)
+
+
+def arxiv_id_in(text: str) -> str | None:
+    """The arXiv id ``text`` is (2401.01234, arXiv:2401.01234v2, an abs/pdf URL), if it is one."""
+    from paperfeed.records import MalformedRecord, parse_arxiv_reference
+
+    try:
+        return parse_arxiv_reference(text)[0]
+    except MalformedRecord:
+        return None
 
 
 def _add_filter(parsed: ParsedQuery, name: str, value: str, bare_text: str) -> None:
     kind = FILTER_FIELDS.get(name.lower())
-    if kind == "cat" and value.strip():
+    if kind is None:  # "foo:bar" that is not a filter: "arXiv:2501.00001", a URL, or plain words
+        _add_bare(parsed, bare_text)
+    elif kind == "cat" and value.strip():
         parsed.categories.append(value.strip().lower())
     elif kind == "author":
         words = _indexable(_WORD.findall(value))
-        if words:  # "author:_" names nobody: dropped rather than searched as the word "author"
-            parsed.authors.append(words)
-    else:  # "foo:bar" that is not a filter, e.g. "arXiv:2501.00001": plain words
-        parsed.words.extend(_WORD.findall(bare_text))
+        if words:  # "author:" or "author:_" names nobody: dropped, not searched as the word
+            parsed.authors.append(words)  # "author" (which stems to match "Authorize")
 
 
 def _indexable(words: list[str]) -> list[str]:

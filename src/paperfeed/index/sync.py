@@ -7,7 +7,8 @@ the index; papers deleted outright are found by comparing pk sets when the count
 disagree. Every sync writes a new generation beside the live one and swaps it in
 (index/generations.py). Embeddings live in the database (``paper_embedding``), and the
 vector snapshot is rebuilt from them, never re-embedded, when they change. One writer
-per data dir at a time: every write holds ``index/write.lock``.
+per index and data dir at a time: keyword writes hold ``index/write.lock``, vector
+writes ``index/vectors.lock``, so a long vector rebuild never holds up new papers.
 """
 
 from __future__ import annotations
@@ -66,12 +67,13 @@ def vector_dir(settings: Settings) -> Path:
 
 
 @contextmanager
-def writer_lock(settings: Settings, wait: bool = True) -> Iterator[bool]:
-    """Serialise index writers across processes (importer, sync loops, CLI).
+def writer_lock(settings: Settings, wait: bool = True, kind: str = "keyword") -> Iterator[bool]:
+    """Serialise writers of one index (``kind``: keyword or vectors) across processes
+    (importer, sync loops, CLI).
 
     Yields whether the lock is held: with ``wait=False`` a busy lock yields False at once.
     """
-    path = settings.index_dir() / "write.lock"
+    path = settings.index_dir() / ("write.lock" if kind == "keyword" else f"{kind}.lock")
     with open(path, "a") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
@@ -88,8 +90,9 @@ def sync_index(db: Database, settings: Settings) -> SyncReport:
     """Bring the keyword index and vector snapshot up to date with the database."""
     with writer_lock(settings):
         report = sync_keyword(db, keyword_root(settings))
+    with writer_lock(settings, kind="vectors"):
         report.vectors = refresh_vectors(db, vector_dir(settings))
-        return report
+    return report
 
 
 def sync_keyword_if_free(db: Database, settings: Settings) -> SyncReport | None:
@@ -243,7 +246,7 @@ def _vector_stamp(session) -> dict:
 
 def refresh_vectors(db: Database, root: Path) -> int | None:
     """Rebuild the snapshot from ``paper_embedding`` (nothing is embedded) when it changed;
-    a damaged snapshot is set aside first. The caller holds the writer lock."""
+    a damaged snapshot is set aside first. The caller holds the vectors writer lock."""
     root.mkdir(parents=True, exist_ok=True)
     _set_aside_damaged_vectors(db, root)
     meta = read_meta(root)

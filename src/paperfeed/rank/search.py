@@ -87,14 +87,14 @@ def search(
     engine = engine_for(db.settings)
     keyword, depth = engine.keyword(), offset + limit
     if keyword is None:
-        ranking = _fallback(db, parsed, depth, since, until)
+        ranking, _ = _pinned_first(db, parsed, _fallback(db, parsed, depth, since, until), 0)
         return SearchResults(query=query, mode="keyword", hits=_hits(db, ranking[offset:], parsed, highlights),
                              requested_mode=mode, notice=DEGRADED_NOTICE, total=len(ranking))
     snap = engine.snapshot()
     used, notice = _effective_mode(keyword, snap, mode, parsed)
     if engine.behind(db):
         notice = f"{notice} {BEHIND_NOTICE}" if notice else BEHIND_NOTICE
-    ranking, total = _rank(db, keyword, snap, parsed, used, depth, since, until)
+    ranking, total = _pinned_first(db, parsed, *_rank(db, keyword, snap, parsed, used, depth, since, until))
     page = ranking[offset:offset + limit]
     hits = _hits(db, page, parsed, highlights)
     return SearchResults(query=query, mode=used, hits=hits, requested_mode=mode, notice=notice, total=total)
@@ -130,6 +130,20 @@ def _rank(db, keyword: KeywordIndex, snap: VectorSnapshot, parsed: ParsedQuery, 
         return keyword.search(parsed, limit=depth, since=since, until=until)
     ranking = rank_with_vector(keyword, snap, parsed, _query_vector(db, parsed), mode, depth, since, until)
     return ranking, len(ranking)
+
+
+def _pinned_first(db: Database, parsed: ParsedQuery, ranking: Ranking, total: int) -> tuple[Ranking, int]:
+    """Papers named by id (``2401.01234``, ``arXiv:…``, an abs URL) first: their digits as
+    words would rank whatever abstract mentions "2401" above the paper itself."""
+    if not parsed.ids:
+        return ranking, total
+    with db.session() as session:
+        found = dict(session.execute(select(Paper.id, Paper.pk).where(Paper.id.in_(parsed.ids),
+                                                                       Paper.withdrawn.is_(False))).all())
+    pinned = list(dict.fromkeys(found[i] for i in parsed.ids if i in found))
+    top = max((score for _, score in ranking), default=1.0)
+    rest = [(pk, score) for pk, score in ranking if pk not in set(pinned)]
+    return [(pk, top) for pk in pinned] + rest, total + len(pinned) - (len(ranking) - len(rest))
 
 
 def _fallback(db: Database, parsed: ParsedQuery, depth: int, since, until) -> Ranking:
@@ -173,6 +187,9 @@ def rank_with_vector(keyword_index: KeywordIndex, snap: VectorSnapshot, parsed: 
     if mode == "hybrid" or constrained:  # plain semantic queries need no BM25 (2 ms at 75k)
         keyword, _ = keyword_index.search(parsed, limit=kw_depth, since=since, until=until)
     semantic = snap.search(vec, candidates, since=since, until=until, categories=parsed.categories or None)
+    if parsed.excluded:  # vectors know nothing of "-word"
+        banned = keyword_index.excluded_among(parsed, [pk for pk, _ in semantic])
+        semantic = [(pk, s) for pk, s in semantic if pk not in banned]
     if constrained:  # phrases and author filters must hold in every mode
         allowed = {pk for pk, _ in keyword}
         semantic = [(pk, s) for pk, s in semantic if pk in allowed]

@@ -26,6 +26,7 @@ from paperfeed.models import ChangeCounter, Comment, DailyEntry, Paper, PaperEmb
 
 _KEY = "paperfeed.change_seq"
 _BUMP = text("UPDATE change_counter SET n = n + 1 WHERE pk = 1 RETURNING n")
+CHANNEL = "paperfeed_changes"  # PostgreSQL delivers the NOTIFY at commit: sync loops wake at once
 _FOLLOWED = (Paper, PaperEmbedding, DailyEntry, Vote, Comment)
 
 
@@ -39,6 +40,8 @@ def bump(session: Session) -> int:
         _create_counter(session)
         n = session.execute(_BUMP).scalar()
     session.info[_KEY] = (session.get_transaction(), n)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {CHANNEL}"))
     return n
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from html import escape
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -50,38 +51,81 @@ def _generator(request: Request, title: str, page_path: str, self_path: str, des
     fg.title(xml_text(title))
     fg.description(xml_text(description))
     fg.subtitle(xml_text(description))
-    fg.link(href=xml_text(base + page_path), rel="alternate")
+    # feedgen makes the last link the RSS <channel><link>, which must be the page, so self
+    # (RSS's atom:link rel=self) goes first.
     fg.link(href=xml_text(base + self_path), rel="self")
+    fg.link(href=xml_text(base + page_path), rel="alternate")
+    fg.load_extension("dc", atom=False, rss=True)  # dc:creator: RSS <author> wants an email
     fg.language("en")
     fg.generator("paperfeed")
     return fg
 
 
+def entry_html(paper: Paper, upvotes: int | None) -> str:
+    """The abstract as escaped HTML: readers render descriptions as HTML, so plain text such
+    as ``<think>`` would vanish as an unknown tag."""
+    summary = plain_snippet(paper.abstract, 1200) or paper.title or "(no abstract)"
+    html = f"<p>{escape(xml_text(summary))}</p>"
+    if upvotes is not None:
+        html += f"<p>{upvotes} upvotes</p>"
+    return html
+
+
+def entry_updated(paper: Paper, fallback_day: date | None) -> datetime | None:
+    """When the paper last changed: its latest version, else its first, else the day it was
+    listed."""
+    return as_utc(paper.updated_at or paper.submitted_at or paper.announced_on or fallback_day)
+
+
+def distinct_times(times: list[datetime | None], keys: list[str]) -> list[datetime | None]:
+    """Entries that share a timestamp (arXiv and HF often give only a date) are set apart by
+    whole seconds, in order of paper id so an entry keeps its time from one fetch to the next:
+    the W3C validator warns on every repeated atom:updated."""
+    by_time: dict[datetime, list[int]] = {}
+    for index, when in enumerate(times):
+        if when is not None:
+            by_time.setdefault(when, []).append(index)
+    result = list(times)
+    for when, indexes in by_time.items():
+        for offset, index in enumerate(sorted(indexes, key=lambda i: keys[i])):
+            result[index] = when + timedelta(seconds=offset)
+    return result
+
+
 def _add_paper(fg: FeedGenerator, request: Request, paper: Paper, fallback_day: date | None,
-               upvotes: int | None = None) -> None:
+               upvotes: int | None = None):
     link = xml_text(_base(request) + paper_path(paper.id))
-    when = as_utc(paper.submitted_at or paper.announced_on or fallback_day)
     entry = fg.add_entry(order="append")
     entry.id(link)
     entry.guid(link, permalink=True)
     entry.title(xml_text(paper.title) or "(untitled)")
     entry.link(href=link, rel="alternate")
-    summary = plain_snippet(paper.abstract, 1200)
-    if upvotes is not None:
-        summary = f"{summary}\n\n{upvotes} upvotes"
-    entry.description(xml_text(summary or paper.title) or "(no abstract)")
-    names = [xml_text(name) for name in paper.author_names[:20]]
-    for name in names:
-        if name:
-            entry.author({"name": name})
-    if not any(names):
-        entry.author({"name": "unknown"})
+    entry.content(entry_html(paper, upvotes), type="html")
+    _add_authors(entry, paper)
     for category in paper.category_list:
         if xml_text(category):
             entry.category(term=xml_text(category))
-    if when is not None:
-        entry.published(when)
-        entry.updated(as_utc(paper.updated_at) or when)
+    published = as_utc(paper.submitted_at or paper.announced_on or fallback_day)
+    if published is not None:
+        entry.published(published)
+    return entry
+
+
+def _add_authors(entry, paper: Paper) -> None:
+    names = [name for name in (xml_text(n).strip() for n in paper.author_names[:20]) if name]
+    for name in names or ["unknown"]:
+        entry.author({"name": name})
+        entry.dc.dc_creator(name)
+
+
+def _add_papers(fg: FeedGenerator, request: Request, rows: list[tuple[Paper, date | None, int | None]],
+                fallback: date) -> None:
+    entries = [_add_paper(fg, request, paper, day, upvotes) for paper, day, upvotes in rows]
+    times = distinct_times([entry_updated(paper, day) for paper, day, _ in rows], [p.id for p, _, _ in rows])
+    for entry, when in zip(entries, times):
+        if when is not None:
+            entry.updated(when)
+    fg.updated(max((t for t in times if t is not None), default=as_utc(fallback)))
 
 
 def _respond(request: Request, fg: FeedGenerator, fmt: str, version: object) -> Response:
@@ -97,9 +141,7 @@ def _period_feed(request: Request, session: Session, period: Period, fmt: str, s
     listing = load_listing(session, listing_cache(request), period, page_no=1, per_page=FEED_SIZE)
     fg = _generator(request, f"Daily papers, {period.label}", period.path, self_path,
                     f"The most upvoted papers of {period.label}.")
-    fg.updated(as_utc(period.end))
-    for entry in listing.page.entries:
-        _add_paper(fg, request, entry.paper, entry.day, entry.upvotes)
+    _add_papers(fg, request, [(e.paper, e.day, e.upvotes) for e in listing.page.entries], period.end)
     return _respond(request, fg, fmt, listing.version)
 
 
@@ -123,9 +165,7 @@ def trending_feed(request: Request, fmt: str, session: Session = Depends(get_ses
     listing = load_listing(session, listing_cache(request), period, sort="trending", per_page=FEED_SIZE)
     fg = _generator(request, "Trending papers", "/", f"/feeds/trending.{fmt}",
                     f"The most upvoted papers of the {TRENDING_DAYS} days up to {last.isoformat()}.")
-    fg.updated(as_utc(last))
-    for entry in listing.page.entries:
-        _add_paper(fg, request, entry.paper, entry.day, entry.upvotes)
+    _add_papers(fg, request, [(e.paper, e.day, e.upvotes) for e in listing.page.entries], last)
     return _respond(request, fg, fmt, listing.version)
 
 
@@ -137,9 +177,6 @@ def search_feed(request: Request, fmt: str, q: str = Query(..., min_length=1, ma
     query = urlencode({"q": q})
     fg = _generator(request, f"Search: {q}", f"/search?{query}", f"/feeds/search.{fmt}?{query}",
                     f"Papers matching “{q}”, most relevant first.")
-    days = [p.announced_on or (p.submitted_at.date() if p.submitted_at else None) for p in (h.paper for h in results.hits)]
-    fg.updated(as_utc(max((d for d in days if d), default=today(request))))
-    for hit in results.hits:
-        _add_paper(fg, request, hit.paper, None)
+    _add_papers(fg, request, [(hit.paper, None, None) for hit in results.hits], today(request))
     version = [(h.paper.id, h.paper.change_seq) for h in results.hits]
     return _respond(request, fg, fmt, version)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime, time, timezone
 
 from markupsafe import Markup, escape
@@ -83,9 +84,6 @@ def iso_z(value: date | datetime | None) -> str | None:
 def bibtex(paper: Paper) -> str:
     """A @misc entry in arXiv's own style."""
     year = paper.published.year if paper.published else ""
-    first_last = (paper.authors[0].get("last") or paper.authors[0]["name"].split()[-1]) if paper.authors else "anon"
-    first_word = next((w for w in re.findall(r"[A-Za-z]+", paper.title) if len(w) > 3), "paper")
-    key = re.sub(r"[^a-z0-9]", "", f"{first_last}{year}{first_word}".lower())
     fields = [
         ("title", _bib_escape(paper.title)),
         ("author", " and ".join(_bib_escape(n) for n in paper.author_names)),
@@ -99,12 +97,53 @@ def bibtex(paper: Paper) -> str:
         fields.append(("doi", paper.doi))
     if paper.abs_url:
         fields.append(("url", paper.abs_url))
-    body = ",\n".join(f"  {name:<13}= {{{value}}}" for name, value in fields if value)
-    return f"@misc{{{key},\n{body}\n}}"
+    fields = [(name, value) for name, value in fields if value]
+    width = max(len(name) for name, _ in fields) + 1
+    body = ",\n".join(f"  {name.ljust(width)}= {{{value}}}" for name, value in fields)
+    return f"@misc{{{bib_key(paper, year)},\n{body}\n}}"
+
+
+_MACRO = re.compile(r"\\(?:[A-Za-z]+|[^A-Za-z])")
+
+
+def ascii_fold(text: str) -> str:
+    """Plain lower-case ASCII letters and digits: LaTeX accent macros and Unicode accents
+    fold to their base letter (Bal\\'azs and Balázs both give balazs)."""
+    text = unicodedata.normalize("NFKD", _MACRO.sub("", text))
+    return re.sub(r"[^a-z0-9]", "", text.encode("ascii", "ignore").decode().lower())
+
+
+def bib_key(paper: Paper, year: object) -> str:
+    """lastname + year + first real word of the title, as arXiv and Google Scholar do; math
+    and macros are skipped, so $\\mathtt{M}$-Bench gives "bench", not "mathtt"."""
+    first = paper.authors[0] if paper.authors else {}
+    last = ascii_fold(first.get("last") or (first.get("name") or "").split(" ")[-1]) or "anon"
+    words = (ascii_fold(w) for w in re.split(r"[\s\-/:]+", _MACRO.sub(" ", _MATH.sub(" ", paper.title))))
+    word = next((w for w in words if len(w) > 3 and w.isalpha()), "paper")
+    return f"{last}{year}{word}"
+
+
+_BARE_SPECIAL = re.compile(r"(?<!\\)([{}&%#])")  # not already escaped
 
 
 def _bib_escape(text: str) -> str:
-    return re.sub(r"\s+", " ", text).replace("{", "\\{").replace("}", "\\}").strip()
+    """Braces and specials escaped in text; math passed through as LaTeX, whose braces are
+    grouping (unless unbalanced, which would break the entry)."""
+    parts = _MATH.split(re.sub(r"\s+", " ", text).strip())
+    return "".join(p if i % 2 and _balanced(p) else _escape_text(p) for i, p in enumerate(parts))
+
+
+def _escape_text(text: str) -> str:
+    return _BARE_SPECIAL.sub(r"\\\1", text)
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in re.sub(r"\\[{}]", "", text):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def _looks_like_arxiv(paper: Paper) -> bool:
