@@ -12,13 +12,19 @@ import httpx
 import orjson
 import pytest
 from click.testing import CliRunner
+from conftest import FIXTURES
 from sqlalchemy import func, select
 
-from conftest import FIXTURES
 from paperfeed.cli import cli
 from paperfeed.ingest import fetch as fetch_module
 from paperfeed.ingest.atom import ArxivApiError
-from paperfeed.ingest.fetch import fetch_arxiv_ids, fetch_hf, fetch_rss, harvest_oai, search_arxiv_api
+from paperfeed.ingest.fetch import (
+    fetch_arxiv_ids,
+    fetch_hf,
+    fetch_rss,
+    harvest_oai,
+    search_arxiv_api,
+)
 from paperfeed.ingest.formats import detect_format, open_input
 from paperfeed.ingest.http import FetchError, PoliteClient
 from paperfeed.ingest.importer import import_file
@@ -184,7 +190,7 @@ def recorded_503() -> httpx.Response:
 def test_harvest_honours_retry_after_and_follows_the_token(db, polite_settings, fake):
     server = Server(fake, in_order(recorded_503(), ok(OAI_DC_PAGE), ok(ARXIV_PAGE)))
     report = harvest_oai(db, polite_settings, set_spec="cs", since=date(2024, 1, 25),
-                         client=server.client(polite_settings), progress=True)
+                         client=server.client(polite_settings), on_progress=lambda done, total: None)
     assert server.params[0] == {"verb": "ListRecords", "metadataPrefix": "arXiv", "set": "cs", "from": "2024-01-25"}
     assert server.params[2] == {"verb": "ListRecords", "resumptionToken": "6960524|1001"}
     assert 10.0 in fake.sleeps and server.gaps[0] == 10.0  # the recorded Retry-After: 10

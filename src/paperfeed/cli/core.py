@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-
 from pathlib import Path
 
 import click
 
 from paperfeed.cli.context import AppContext, pass_app
+from paperfeed.cli.progress import progress_bar
 from paperfeed.ingest.formats import PARSERS
 from paperfeed.ingest.importer import ImportReport, import_file
 
@@ -31,7 +31,8 @@ def print_report(report: ImportReport) -> None:
 def run_imports(app: AppContext, files, fmt: str | None, progress: bool, workers: int | None = None) -> ImportReport:
     total = ImportReport()
     for path in files:
-        total.merge(import_file(app.db, path, fmt=fmt, progress=progress, workers=workers))
+        with progress_bar(Path(str(path)).name, progress and str(path) != "-", unit="bytes") as on_progress:
+            total.merge(import_file(app.db, path, fmt=fmt, on_progress=on_progress, workers=workers))
     return total
 
 

@@ -9,7 +9,6 @@ import click
 
 from paperfeed.cli.context import AppContext, pass_app
 
-
 CLAIMED_ELSEWHERE_EXIT = 75  # EX_TEMPFAIL: try again later
 
 

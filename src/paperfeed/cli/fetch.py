@@ -9,6 +9,7 @@ import click
 
 from paperfeed.cli.context import AppContext, pass_app
 from paperfeed.cli.core import print_report
+from paperfeed.cli.progress import progress_bar
 
 DEFAULT_DAYS_BACK = 7
 
@@ -72,19 +73,25 @@ def fetch_arxiv(app: AppContext, category: str, since, via: str, max_records: in
     An OAI-PMH harvest checkpoints its resumptionToken with every committed page: if it is
     interrupted (or stops at --max), running the same command again resumes it.
     """
-    from paperfeed.ingest.fetch import harvest_oai, oai_set_for_category, search_arxiv_api
+    from paperfeed.ingest.fetch import (
+        harvest_oai,
+        oai_set_for_category,
+        search_arxiv_api,
+    )
 
     start = since.date() if since else None
     default_start = date.today() - timedelta(days=DEFAULT_DAYS_BACK)
     if via == "oai":
-        report = harvest_oai(app.db, app.settings, set_spec=oai_set_for_category(category), since=start,
-                             max_records=max_records, restart=restart, default_since=default_start,
-                             progress=_show_progress(progress))
+        with progress_bar(f"OAI-PMH {category}", _show_progress(progress)) as on_progress:
+            report = harvest_oai(app.db, app.settings, set_spec=oai_set_for_category(category), since=start,
+                                 max_records=max_records, restart=restart, default_since=default_start,
+                                 on_progress=on_progress)
     else:
         day = start or default_start
         query = f"cat:{category} AND submittedDate:[{day:%Y%m%d}0000 TO {date.today() + timedelta(days=1):%Y%m%d}2359]"
-        report = search_arxiv_api(app.db, app.settings, query=query, max_results=max_records,
-                                  progress=_show_progress(progress), state_name=f"fetch:api:{category}")
+        with progress_bar("arXiv API", _show_progress(progress)) as on_progress:
+            report = search_arxiv_api(app.db, app.settings, query=query, max_results=max_records,
+                                      on_progress=on_progress, state_name=f"fetch:api:{category}")
     print_report(report)
 
 

@@ -41,7 +41,7 @@ def worker(app: AppContext, once: bool) -> None:
     from paperfeed.jobs.runner import JobRunner, JobService, utc_now
 
     if once:
-        runner = JobRunner(app.db, app.settings, on_event=_echo_event, progress=sys.stderr.isatty())
+        runner = JobRunner(app.db, app.settings, on_event=_echo_event, bars=_terminal_bars)
         outcomes = runner.run_due(utc_now())
         if any(not outcome.ok for outcome in outcomes):
             raise SystemExit(1)
@@ -146,7 +146,7 @@ def jobs_run(app: AppContext, names: tuple[str, ...]) -> None:
     """
     from paperfeed.jobs.runner import JobRunner, utc_now
 
-    runner = JobRunner(app.db, app.settings, on_event=_echo_event, progress=sys.stderr.isatty())
+    runner = JobRunner(app.db, app.settings, on_event=_echo_event, bars=_terminal_bars)
     known = {job.name: job for job in runner.jobs}
     unknown = [name for name in names if name not in known]
     if unknown:
@@ -179,3 +179,9 @@ def backup(app: AppContext, path: str) -> None:
         return
     pages = backup_sqlite(app.settings.resolved_database_url, path, progress=lambda done, total: None)
     click.echo(f"backed up {app.settings.resolved_database_url} to {path} ({pages:,} pages)")
+
+
+def _terminal_bars(label: str):
+    from paperfeed.cli.progress import progress_bar
+
+    return progress_bar(label, sys.stderr.isatty())

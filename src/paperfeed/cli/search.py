@@ -96,12 +96,14 @@ def embed(app: AppContext, limit: int | None, progress: bool | None) -> None:
 
 
 def _embed(app: AppContext, limit: int | None, progress: bool | None) -> None:
+    from paperfeed.cli.progress import progress_bar
     from paperfeed.index.embed import EmbeddingUnavailable
     from paperfeed.index.embedjob import embed_missing
 
     show = sys.stderr.isatty() if progress is None else progress
     try:
-        report = embed_missing(app.db, app.settings, limit=limit, progress=show)
+        with progress_bar("embedding", show, unit="papers") as on_progress:
+            report = embed_missing(app.db, app.settings, limit=limit, on_progress=on_progress)
     except EmbeddingUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
     rate = f" at {report.docs_per_s:.1f} papers/s" if report.embedded else ""

@@ -14,18 +14,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from contextlib import nullcontext
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn,
-                           TimeRemainingColumn)
-from rich.text import Text
 from sqlalchemy import delete, func, insert, or_, select, update
 
 from paperfeed.config import Settings
 from paperfeed.db import Database
-from paperfeed.index.claims import DEFAULT_LEASE, claim_papers, new_owner, release_claims
+from paperfeed.index.claims import (
+    DEFAULT_LEASE,
+    claim_papers,
+    new_owner,
+    release_claims,
+)
 from paperfeed.index.embed import Embedder, get_embedder, paper_text, text_hash
 from paperfeed.index.passages import pack, passage_texts
 from paperfeed.models import Paper, PaperEmbedding, utcnow
@@ -126,7 +128,8 @@ def _store(session, rows: list[dict]) -> None:
             content_hash=r["content_hash"], embedded_at=r["embedded_at"], change_seq=r["change_seq"]))
 
 
-def embed_missing(db: Database, settings: Settings, *, limit: int | None = None, progress: bool = False,
+def embed_missing(db: Database, settings: Settings, *, limit: int | None = None,
+                  on_progress: Callable[[int, int | None], None] | None = None,
                   stop: threading.Event | None = None, embedder: Embedder | None = None,
                   refresh_every: float = 60.0) -> EmbedReport:
     """Embed until nothing is missing (or ``limit`` papers, or ``stop`` is set).
@@ -142,32 +145,19 @@ def embed_missing(db: Database, settings: Settings, *, limit: int | None = None,
     report = EmbedReport()
     owner = new_owner()
     started = last_refresh = time.monotonic()
-    bar = _progress() if progress and goal else None
-    with bar or nullcontext():
-        task = bar.add_task("embedding", total=goal) if bar else None
-        while report.embedded + report.reused < goal and not (stop and stop.is_set()):
-            size = min(CHUNK, goal - report.embedded - report.reused)
-            done, reused = embed_chunk(db, embedder, size, owner=owner, lease=settings.embed_lease_seconds)
-            if done + reused == 0:
-                break
-            report.embedded += done
-            report.reused += reused
-            if bar:
-                bar.update(task, advance=done + reused)
-            if time.monotonic() - last_refresh > refresh_every:
-                sync_index(db, settings)
-                last_refresh = time.monotonic()
+    while report.embedded + report.reused < goal and not (stop and stop.is_set()):
+        size = min(CHUNK, goal - report.embedded - report.reused)
+        done, reused = embed_chunk(db, embedder, size, owner=owner, lease=settings.embed_lease_seconds)
+        if done + reused == 0:
+            break
+        report.embedded += done
+        report.reused += reused
+        if on_progress:
+            on_progress(report.embedded + report.reused, goal)
+        if time.monotonic() - last_refresh > refresh_every:
+            sync_index(db, settings)
+            last_refresh = time.monotonic()
     report.seconds = time.monotonic() - started
     sync_index(db, settings)
     report.remaining = count_missing(db, embedder.name)
     return report
-
-
-def _progress() -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
-                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
-
-
-class _RateColumn(ProgressColumn):
-    def render(self, task) -> Text:
-        return Text(f"{task.speed:.1f} papers/s" if task.speed else "-- papers/s")

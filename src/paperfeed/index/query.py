@@ -124,6 +124,8 @@ def _indexable(words: list[str]) -> list[str]:
     """The words the keyword index can hold. Its analyzer drops some that \\w matches ("_",
     tokens over 40 bytes), and a phrase or author of no terms made tantivy raise ("words must
     not be empty"), a 500. Asking the analyzer itself keeps the two from drifting apart."""
-    from paperfeed.index.keyword import analyze_words  # tantivy loads only when searching
+    from paperfeed.index.keyword import (
+        analyze_words,  # tantivy loads only when searching
+    )
 
     return [w for w in words if analyze_words(w)]

@@ -14,10 +14,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
 
-from paperfeed.ingest.normalize import clean_optional, clean_text, extract_code_urls, parse_author_name
-from paperfeed.records import MalformedRecord, PaperRecord, arxiv_urls, split_version
+from paperfeed.ingest.normalize import (
+    clean_optional,
+    clean_text,
+    extract_code_urls,
+    parse_author_name,
+)
 from paperfeed.ingest.reading import PARSE_ERRORS, read_document, unreadable
 from paperfeed.ingest.xmlparts import naive_utc, split_items, text_of, to_int
+from paperfeed.records import MalformedRecord, PaperRecord, arxiv_urls, split_version
 
 SOURCE = "api"
 ATOM = "http://www.w3.org/2005/Atom"

@@ -10,15 +10,13 @@ resumes from the last committed page without duplicates.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
 import httpx
 import orjson
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from paperfeed.config import Settings
 from paperfeed.db import Database
@@ -26,12 +24,18 @@ from paperfeed.ingest.atom import ArxivApiError, AtomPage, parse_atom_page
 from paperfeed.ingest.formats import Item
 from paperfeed.ingest.hf import parse_hf_items
 from paperfeed.ingest.http import FetchError, PoliteClient
-from paperfeed.ingest.importer import MAX_REPORTED_ERRORS, ImportReport, Skipped, import_items, note_dropped
-from paperfeed.ingest.parallel import dropped_note
+from paperfeed.ingest.importer import (
+    MAX_REPORTED_ERRORS,
+    ImportReport,
+    Skipped,
+    import_items,
+    note_dropped,
+)
 from paperfeed.ingest.oai import OaiPage, parse_oai_page
-from paperfeed.records import MalformedRecord, PaperRecord, parse_arxiv_reference
+from paperfeed.ingest.parallel import dropped_note
 from paperfeed.ingest.rss import parse_rss_page
 from paperfeed.models import utcnow
+from paperfeed.records import MalformedRecord, PaperRecord, parse_arxiv_reference
 from paperfeed.store.papers import get_state, mark_withdrawn, set_state, upsert_records
 
 log = logging.getLogger(__name__)
@@ -77,7 +81,7 @@ def search_arxiv_api(
     page_size: int = API_PAGE_SIZE,
     sort_by: str = "submittedDate",
     client: PoliteClient | None = None,
-    progress: bool = False,
+    on_progress: Callable[[int, int | None], None] | None = None,
     state_name: str | None = None,
 ) -> FetchReport:
     """Page through an API search (``search_query``) or ``id_list`` look-up and import it.
@@ -87,17 +91,17 @@ def search_arxiv_api(
     """
     report = FetchReport()
     position = start
-    with _client(settings, client) as http, _Bar("arXiv API", progress) as bar:
+    with _client(settings, client) as http:
         while max_results is None or position < start + max_results:
             size = page_size if max_results is None else min(page_size, start + max_results - position)
             page = _api_page(http, _api_params(query, ids, position, size, sort_by))
             report.total = page.total
-            bar.set_total(_bounded(page.total, start, max_results))
             report.merge(import_items(db, page.items, label=f"start={position}: "))
             report.ids.extend(rec.id for _, rec in page.items if isinstance(rec, PaperRecord))
             report.pages += 1
             position += len(page.items)
-            bar.advance(len(page.items))
+            if on_progress:
+                on_progress(position - start, _bounded(page.total, start, max_results))
             if not page.items and page.total is not None and position < page.total:
                 # arXiv's API now and then answers a page with no entries; a rerun gets them
                 log.warning("arXiv returned an empty page at start=%d of %d; stopping", position, page.total)
@@ -163,7 +167,7 @@ def harvest_oai(
     until: date | None = None,
     metadata_prefix: str = "arXiv",
     client: PoliteClient | None = None,
-    progress: bool = False,
+    on_progress: Callable[[int, int | None], None] | None = None,
     max_records: int | None = None,
     restart: bool = False,
     default_since: date | None = None,
@@ -181,14 +185,14 @@ def harvest_oai(
     request, token = _plan_harvest(state, set_spec, since, until, metadata_prefix, default_since, restart)
     report = FetchReport(resumed_from=token)
     next_from = state.get("next_from")
-    with _client(settings, client) as http, _Bar(f"OAI-PMH {set_spec or 'all'}", progress) as bar:
+    with _client(settings, client) as http:
         while True:
             params = {"verb": "ListRecords", "resumptionToken": token} if token else _oai_params(request)
             page = _oai_page(http, params)
             report.total = page.complete_size or report.total
-            bar.set_total(page.complete_size)
             _commit_oai_page(db, name, {"request": request, "next_from": next_from}, page, report)
-            bar.advance(len(page.items) + len(page.deleted), position=page.cursor)
+            if on_progress:  # the cursor: a resumed harvest starts mid-list
+                on_progress((page.cursor or 0) + len(page.items) + len(page.deleted), page.complete_size)
             token = page.token
             if token is None or (max_records is not None and report.read >= max_records):
                 break
@@ -360,37 +364,3 @@ def _day(value) -> date | None:
 def _chunks(items: list, size: int):
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-class _Bar:
-    """A rich progress bar on stderr counting records; a no-op when disabled."""
-
-    def __init__(self, label: str, enabled: bool):
-        self.progress = None
-        if enabled:
-            self.progress = Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
-                                     TextColumn("records"), TimeElapsedColumn(), console=Console(stderr=True))
-            self.task = self.progress.add_task(label, total=None)
-
-    def __enter__(self) -> "_Bar":
-        if self.progress is not None:
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-
-    def set_total(self, total: int | None) -> None:
-        if self.progress is not None and total is not None:
-            self.progress.update(self.task, total=total)
-
-    def advance(self, count: int, position: int | None = None) -> None:
-        """Count ``count`` more records; ``position`` is where the page started, when known
-        (a resumed harvest starts mid-list)."""
-        if self.progress is None:
-            return
-        if position is None:
-            self.progress.advance(self.task, count)
-        else:
-            self.progress.update(self.task, completed=position + count)

@@ -14,10 +14,15 @@ from paperfeed.ingest.atom import looks_like_atom, parse_atom
 from paperfeed.ingest.hf import looks_like_hf, parse_hf
 from paperfeed.ingest.native import looks_like_native, parse_native_object
 from paperfeed.ingest.oai import looks_like_oai, parse_oai
-from paperfeed.records import MalformedRecord, PaperRecord
+from paperfeed.ingest.reading import (
+    PARSE_ERRORS,
+    bounded_lines,
+    line_too_long,
+    unreadable,
+)
 from paperfeed.ingest.rss import looks_like_rss, parse_rss
 from paperfeed.ingest.snapshot import looks_like_snapshot, parse_snapshot_object
-from paperfeed.ingest.reading import PARSE_ERRORS, bounded_lines, line_too_long, unreadable
+from paperfeed.records import MalformedRecord, PaperRecord
 
 # A parsed item: where it was in the input (e.g. "line 12"), and the record or why it failed.
 Item = tuple[str, PaperRecord | MalformedRecord]

@@ -10,15 +10,24 @@ import gc
 import io
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
-
 from paperfeed.db import Database
-from paperfeed.ingest.formats import LINE_PARSERS, PARSERS, Item, detect_format, open_input
-from paperfeed.ingest.parallel import IMPORT_GC_THRESHOLDS, default_workers, dropped_note, prepared_chunks
+from paperfeed.ingest.formats import (
+    LINE_PARSERS,
+    PARSERS,
+    Item,
+    detect_format,
+    open_input,
+)
+from paperfeed.ingest.parallel import (
+    IMPORT_GC_THRESHOLDS,
+    default_workers,
+    dropped_note,
+    prepared_chunks,
+)
 from paperfeed.records import MalformedRecord, PaperRecord
 from paperfeed.store.papers import BatchResult, write_prepared
 from paperfeed.store.rows import PreparedBatch, prepare_records
@@ -151,7 +160,7 @@ def import_file(
     db: Database,
     path: str | Path,
     fmt: str | None = None,
-    progress: bool = False,
+    on_progress: Callable[[int, int | None], None] | None = None,
     batch_size: int = 2000,
     on_batch: Callable[[BatchResult], None] | None = None,
     workers: int | None = None,
@@ -159,7 +168,8 @@ def import_file(
     """Import one file (plain or .gz, or '-' for stdin) in the named or detected format.
 
     JSON-lines files are parsed by ``workers`` processes (default: one per core) while
-    this process writes; see ingest/parallel.py.
+    this process writes; see ingest/parallel.py. ``on_progress(bytes_read, file_size)``
+    follows the file on disk (compressed bytes for .gz).
     """
     stream = open_input(path)
     with stream:
@@ -170,14 +180,15 @@ def import_file(
             _skip(report, f"{path}", str(exc))
             return report
         label = f"{Path(str(path)).name}: "
-        with _progress_bar(path, progress) as bar:
-            if fmt in LINE_PARSERS:
-                workers = default_workers() if workers is None else workers
-                return _import_lines(db, stream, fmt, batch_size, workers, on_batch, label, bar)
-            items = PARSERS[fmt](stream)
-            if bar is not None:
-                items = _tracking(items, stream, bar)
-            return import_items(db, items, batch_size=batch_size, on_batch=on_batch, label=label)
+        size = _file_size(path)
+        bar = (lambda position: on_progress(position, size)) if on_progress else None
+        if fmt in LINE_PARSERS:
+            workers = default_workers() if workers is None else workers
+            return _import_lines(db, stream, fmt, batch_size, workers, on_batch, label, bar)
+        items = PARSERS[fmt](stream)
+        if bar is not None:
+            items = _tracking(items, stream, bar)
+        return import_items(db, items, batch_size=batch_size, on_batch=on_batch, label=label)
 
 
 def _import_lines(db, stream, fmt, batch_size, workers, on_batch, label, bar) -> ImportReport:
@@ -192,44 +203,21 @@ def _import_lines(db, stream, fmt, batch_size, workers, on_batch, label, bar) ->
             if chunk.batch.rows:
                 _write(db, chunk.batch, report, on_batch)
             if bar is not None:
-                bar.update(chunk.end_offset)
+                bar(chunk.end_offset)
     return report
 
 
-def _progress_bar(path, enabled: bool):
-    if not enabled or str(path) == "-":
-        return nullcontext(None)
-    return _FileProgress(Path(path))
+def _file_size(path) -> int | None:
+    return None if str(path) == "-" else Path(path).stat().st_size
 
 
-class _FileProgress:
-    """A rich progress bar over the bytes of the file on disk (compressed bytes for .gz)."""
-
-    def __init__(self, path: Path):
-        self.progress = Progress(
-            TextColumn(f"[bold]{path.name}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-            TimeRemainingColumn(),
-        )
-        self.task = self.progress.add_task("import", total=path.stat().st_size)
-
-    def __enter__(self):
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self.progress.__exit__(*exc)
-
-    def update(self, position: int) -> None:
-        self.progress.update(self.task, completed=position)
-
-
-def _tracking(items: Iterator[Item], stream, bar: _FileProgress) -> Iterator[Item]:
+def _tracking(items: Iterator[Item], stream, report_position: Callable[[int], None]) -> Iterator[Item]:
     position = _position(stream)
     for count, item in enumerate(items):
         if count % 1000 == 0:
-            bar.update(position())
+            report_position(position())
         yield item
-    bar.update(position())
+    report_position(position())
 
 
 def _position(stream) -> Callable[[], int]:

@@ -7,7 +7,6 @@ import re
 from paperfeed.ingest.reading import MAX_RAW_TEXT
 from paperfeed.records import Author, MalformedRecord
 
-
 # --- text --------------------------------------------------------------------
 
 

@@ -16,11 +16,15 @@ from email.utils import parsedate_to_datetime
 from typing import BinaryIO
 
 from paperfeed.ingest.normalize import (
-    clean_optional, clean_text, extract_code_urls, parse_author_name, split_author_string,
+    clean_optional,
+    clean_text,
+    extract_code_urls,
+    parse_author_name,
+    split_author_string,
 )
-from paperfeed.records import Author, MalformedRecord, PaperRecord, arxiv_urls
 from paperfeed.ingest.reading import PARSE_ERRORS, read_document, unreadable
 from paperfeed.ingest.xmlparts import naive_utc, split_items, text_of, texts_of, to_int
+from paperfeed.records import Author, MalformedRecord, PaperRecord, arxiv_urls
 
 SOURCE = "oai"
 OAI = "http://www.openarchives.org/OAI/2.0/"

@@ -25,8 +25,8 @@ from itertools import chain, islice
 from typing import BinaryIO
 
 from paperfeed.ingest.formats import LINE_PARSERS, iter_jsonl
-from paperfeed.records import MalformedRecord
 from paperfeed.ingest.reading import bounded_lines
+from paperfeed.records import MalformedRecord
 from paperfeed.store.rows import PreparedBatch, prepare_records
 
 # The cyclic collector's thresholds while importing (see importer._few_gc_passes).

@@ -21,11 +21,21 @@ from email.utils import parsedate_to_datetime
 from typing import BinaryIO
 
 from paperfeed.ingest.normalize import (
-    clean_optional, clean_text, extract_code_urls, parse_author_name, split_author_string,
+    clean_optional,
+    clean_text,
+    extract_code_urls,
+    parse_author_name,
+    split_author_string,
 )
-from paperfeed.records import EntryRecord, MalformedRecord, PaperRecord, arxiv_urls, parse_arxiv_reference
 from paperfeed.ingest.reading import PARSE_ERRORS, read_document, unreadable
 from paperfeed.ingest.xmlparts import split_items, text_of, texts_of
+from paperfeed.records import (
+    EntryRecord,
+    MalformedRecord,
+    PaperRecord,
+    arxiv_urls,
+    parse_arxiv_reference,
+)
 
 SOURCE = "rss"
 NS = {"arxiv": "http://arxiv.org/schemas/atom", "dc": "http://purl.org/dc/elements/1.1/"}

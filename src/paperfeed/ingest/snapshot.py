@@ -14,8 +14,19 @@ import re
 from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
 
-from paperfeed.ingest.normalize import check_raw_text, extract_code_urls, parse_author_name, split_author_string
-from paperfeed.records import Author, EntryRecord, MalformedRecord, PaperRecord, arxiv_urls
+from paperfeed.ingest.normalize import (
+    check_raw_text,
+    extract_code_urls,
+    parse_author_name,
+    split_author_string,
+)
+from paperfeed.records import (
+    Author,
+    EntryRecord,
+    MalformedRecord,
+    PaperRecord,
+    arxiv_urls,
+)
 
 SOURCE = "snapshot"
 _MONTHS = {m: i for i, m in enumerate(

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -20,7 +21,12 @@ import httpx
 from paperfeed.config import Settings
 from paperfeed.db import Database
 from paperfeed.ingest.http import PoliteClient
-from paperfeed.jobs.schedule import ANNOUNCEMENT_DAYS_UTC, DailyAt, EveryHours, missed_slot
+from paperfeed.jobs.schedule import (
+    ANNOUNCEMENT_DAYS_UTC,
+    DailyAt,
+    EveryHours,
+    missed_slot,
+)
 
 
 @dataclass
@@ -32,7 +38,9 @@ class JobContext:
     now: datetime
     last_success: datetime | None
     client: PoliteClient
-    progress: bool = False
+    # bars(label) -> a context yielding an on_progress(done, total) callback or None; the CLI
+    # passes one that draws, a worker none
+    bars: Callable[[str], AbstractContextManager] = lambda label: nullcontext(None)
     notes: list[str] = field(default_factory=list)  # one line per step, the run's summary
 
     def note(self, line: str) -> None:
@@ -79,8 +87,9 @@ def catch_up_oai(ctx: JobContext) -> None:
 
     fallback = _catch_up_start(ctx)
     for set_spec in dict.fromkeys(oai_set_for_category(c) for c in ctx.settings.fetch_categories):
-        report = harvest_oai(ctx.db, ctx.settings, set_spec=set_spec, default_since=fallback,
-                             client=ctx.client, progress=ctx.progress)
+        with ctx.bars(f"OAI-PMH {set_spec}") as on_progress:
+            report = harvest_oai(ctx.db, ctx.settings, set_spec=set_spec, default_since=fallback,
+                                 client=ctx.client, on_progress=on_progress)
         ctx.note(f"oai {set_spec}: {report.summary()}")
 
 

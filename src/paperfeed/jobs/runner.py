@@ -42,14 +42,14 @@ def runner_id() -> str:
 class JobRunner:
     def __init__(self, db: Database, settings: Settings, jobs: list[Job] | None = None, owner: str | None = None,
                  client_factory: Callable[[Settings], object] = make_client,
-                 on_event: Callable[[str], None] | None = None, progress: bool = False):
+                 on_event: Callable[[str], None] | None = None, bars: Callable | None = None):
         self.db = db
         self.settings = settings
         self.jobs = configured_jobs(settings) if jobs is None else jobs
         self.owner = owner or runner_id()
         self.client_factory = client_factory
         self.on_event = on_event or (lambda line: log.info("%s", line))
-        self.progress = progress
+        self.bars = bars  # progress bars for a run from a terminal (JobContext.bars)
         self._known: set[str] = set()  # jobs whose row exists
 
     def run_due(self, now: datetime) -> list[Outcome]:
@@ -82,7 +82,8 @@ class JobRunner:
     def _run(self, job: Job, now: datetime, last_success: datetime | None) -> tuple[str | None, str]:
         try:
             with self.client_factory(self.settings) as client:
-                ctx = JobContext(self.db, self.settings, now, last_success, client, progress=self.progress)
+                ctx = JobContext(self.db, self.settings, now, last_success, client,
+                                 **({"bars": self.bars} if self.bars else {}))
                 job.run(ctx)
         except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried; the runner goes on
             log.exception("job %s failed", job.name)
