@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from paperfeed.db import Database
 from paperfeed.digest.choose import Candidate, Pool, index_pool
 from paperfeed.models import DailyEntry, Paper
+from paperfeed.records import arxiv_urls
 from paperfeed.store.trending import as_of_day, trending_order
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ def _load_candidates(session: Session, order: list[int]) -> list[Candidate]:
             by_pk[pk] = Candidate(
                 pk=pk, id=pid, title=" ".join(title.split()), authors=[a["name"] for a in authors],
                 abstract=" ".join(abstract.split()), upvotes=upvotes.get(pk, 0), categories=cats.split(),
-                abs_url=abs_url or f"https://arxiv.org/abs/{pid}", code_url=code[0] if code else None,
+                abs_url=abs_url or arxiv_urls(pid)[0], code_url=code[0] if code else None,
                 text=f"{title} {abstract}".lower())
     return [by_pk[pk] for pk in order if pk in by_pk]
 

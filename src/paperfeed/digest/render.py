@@ -31,8 +31,8 @@ from paperfeed.config import Settings
 from paperfeed.digest import tokens
 from paperfeed.digest.choose import Candidate
 from paperfeed.digest.pool import DigestPeriod
-from paperfeed.mail import address_of, new_message
 from paperfeed.links import paper_path, safe_href
+from paperfeed.mail import address_of, new_message
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # the mail's own, beside its code
 ABSTRACT_CHARS = 300

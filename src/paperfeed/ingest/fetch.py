@@ -24,13 +24,7 @@ from paperfeed.ingest.atom import ArxivApiError, AtomPage, parse_atom_page
 from paperfeed.ingest.formats import Item
 from paperfeed.ingest.hf import parse_hf_items
 from paperfeed.ingest.http import FetchError, PoliteClient
-from paperfeed.ingest.importer import (
-    MAX_REPORTED_ERRORS,
-    ImportReport,
-    Skipped,
-    import_items,
-    note_dropped,
-)
+from paperfeed.ingest.importer import ImportReport, import_items, note_dropped, skip_record
 from paperfeed.ingest.oai import OaiPage, parse_oai_page
 from paperfeed.ingest.parallel import dropped_note
 from paperfeed.ingest.rss import parse_rss_page
@@ -124,7 +118,7 @@ def fetch_arxiv_ids(
         try:
             paper_id, _version = parse_arxiv_reference(raw)
         except MalformedRecord as exc:
-            _skip(report, raw, str(exc))
+            skip_record(report, raw, str(exc))
             continue
         if paper_id not in wanted:
             wanted.append(paper_id)
@@ -326,20 +320,13 @@ def _records(items: Iterable[Item], report: FetchReport, label: str) -> list[Pap
     records = []
     for where, item in items:
         if isinstance(item, MalformedRecord):
-            _skip(report, f"{label}{where}", str(item))
+            skip_record(report, f"{label}{where}", str(item))
         else:
             records.append(item)
             if item.dropped:
                 note_dropped(report, f"{label}{where}", dropped_note(item))
     report.read += len(records)
     return records
-
-
-def _skip(report: ImportReport, where: str, reason: str) -> None:
-    report.skipped += 1
-    log.warning("skipped %s: %s", where, reason)
-    if len(report.errors) < MAX_REPORTED_ERRORS:
-        report.errors.append(Skipped(where, reason))
 
 
 def _record_fetch(db: Database, name: str | None, report: FetchReport, **details) -> None:

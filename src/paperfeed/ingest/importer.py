@@ -98,7 +98,7 @@ def _import_batches(db, items, batch_size, on_batch, label) -> ImportReport:
     batch: list[PaperRecord] = []
     for where, item in items:
         if isinstance(item, MalformedRecord):
-            _skip(report, f"{label}{where}", str(item))
+            skip_record(report, f"{label}{where}", str(item))
             continue
         report.read += 1
         if item.dropped:
@@ -141,7 +141,8 @@ def _write(db: Database, batch: PreparedBatch, report: ImportReport, on_batch) -
     report.batch.add(replace(result, changed_ids=[]))
 
 
-def _skip(report: ImportReport, where: str, reason: str) -> None:
+def skip_record(report: ImportReport, where: str, reason: str) -> None:
+    """Count and log a record that could not be imported; keep the first few for the report."""
     report.skipped += 1
     log.warning("skipped %s: %s", where, reason)
     if len(report.errors) < MAX_REPORTED_ERRORS:
@@ -177,7 +178,7 @@ def import_file(
             fmt = fmt or detect_format(stream)
         except MalformedRecord as exc:
             report = ImportReport()
-            _skip(report, f"{path}", str(exc))
+            skip_record(report, f"{path}", str(exc))
             return report
         label = f"{Path(str(path)).name}: "
         size = _file_size(path)
@@ -196,7 +197,7 @@ def _import_lines(db, stream, fmt, batch_size, workers, on_batch, label, bar) ->
     with _few_gc_passes():
         for chunk in prepared_chunks(stream, fmt, batch_size, workers, _position(stream)):
             for where, reason in chunk.skipped:
-                _skip(report, f"{label}{where}", reason)
+                skip_record(report, f"{label}{where}", reason)
             for where, note in chunk.notes:
                 note_dropped(report, f"{label}{where}", note)
             report.read += chunk.read

@@ -34,7 +34,7 @@ from paperfeed.web.auth import (
     safe_next,
     set_session_cookie,
 )
-from paperfeed.web.deps import get_session, render
+from paperfeed.web.deps import client_ip, get_session, render
 from paperfeed.web.ratelimit import Limit, RateLimited, Reservation
 
 log = logging.getLogger(__name__)
@@ -49,10 +49,6 @@ NOTICES = {
     "reset": "Your password has been reset. Sign in with the new one.",
     "deleted": "Your account has been deleted.",
 }
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def limiter(request: Request):

@@ -65,6 +65,11 @@ def render(request: Request, name: str, context: dict | None = None, status: int
     return templates(request).TemplateResponse(request, name, context or {}, status_code=status, headers=headers)
 
 
+def client_ip(request: Request) -> str:
+    """The client's address (forwarded headers count only from trusted proxies: web/proxies.py)."""
+    return request.client.host if request.client else "unknown"
+
+
 def paper_or_404(session: Session, paper_id: str):
     from paperfeed.store.papers import get_paper
 

@@ -21,8 +21,8 @@ from paperfeed.models import User
 from paperfeed.models.digest import ACTIVE
 from paperfeed.store import subscriptions as store
 from paperfeed.web.auth import current_user, require_admin
-from paperfeed.web.deps import templates
-from paperfeed.web.ratelimit import Limit, RateLimited, RateLimiter
+from paperfeed.web.deps import client_ip, templates
+from paperfeed.web.ratelimit import Limit, RateLimited
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -41,17 +41,6 @@ def _page(request: Request, name: str, context: dict | None = None, status: int 
                                                headers=headers)
 
 
-def _limiter(request: Request) -> RateLimiter:
-    state = request.app.state
-    if getattr(state, "digest_limiter", None) is None:
-        state.digest_limiter = RateLimiter(state.db, WINDOW_SECONDS)
-    return state.digest_limiter
-
-
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 @router.post("/digest/subscribe", response_class=HTMLResponse)
 def subscribe(request: Request, email: str = Form(""), name: str = Form("")):
     settings = request.app.state.settings
@@ -60,14 +49,13 @@ def subscribe(request: Request, email: str = Form(""), name: str = Form("")):
         who = flow.clean_name(name)
     except flow.SubscriptionError as exc:
         return _page(request, "digest/subscribed.html", {"error": str(exc), "email": email[:200]}, status=400)
-    keys = [Limit(f"digest:ip:{_client_ip(request)}", settings.digest_ip_limit),
-            Limit(f"digest:addr:{address}", ADDRESS_LIMIT)]
-    try:
-        _limiter(request).check(keys)
+    keys = [Limit(f"digest:ip:{client_ip(request)}", settings.digest_ip_limit, WINDOW_SECONDS),
+            Limit(f"digest:addr:{address}", ADDRESS_LIMIT, WINDOW_SECONDS)]
+    try:  # checked and recorded in one locked step (web/ratelimit.py)
+        request.app.state.rate_limiter.acquire(keys)
     except RateLimited as exc:
         return _page(request, "digest/subscribed.html", {"error": str(exc), "email": address}, status=429,
                      headers={"Retry-After": str(exc.retry_after)})
-    _limiter(request).hit(*(k.key for k in keys))
     try:
         flow.request_subscription(_db(request), address, who)
     except (smtplib.SMTPException, OSError) as exc:

@@ -90,14 +90,6 @@ class RateLimiter:
                 raise
             conn.commit()
 
-    def check(self, limits: list[Limit]) -> None:
-        """Raises RateLimited when any key is at its limit within the window (no lock: see acquire)."""
-        now = self.clock()
-        with self.db.engine.connect() as conn:
-            longest = max((self._wait(conn, limit, now) for limit in limits), default=0)
-        if longest > 0:
-            raise RateLimited(longest)
-
     def _window(self, limit: Limit) -> int:
         return limit.window or self.window
 
@@ -120,13 +112,6 @@ class RateLimiter:
     def _record(self, conn: Connection, key: str, now: float, window: int) -> int:
         conn.execute(delete(RateLimitHit).where(RateLimitHit.key == key, RateLimitHit.at <= now - window))
         return conn.execute(insert(RateLimitHit).values(key=key, at=now).returning(RateLimitHit.pk)).scalar_one()
-
-    def hit(self, *keys: str) -> None:
-        """Counts one attempt under each key, and forgets that key's hits older than the window."""
-        now = self.clock()
-        with self.db.engine.begin() as conn:
-            for key in keys:
-                self._record(conn, key, now, self.window)
 
     def clear(self, key: str) -> None:
         with self.db.engine.begin() as conn:

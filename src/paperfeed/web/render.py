@@ -10,6 +10,7 @@ from markupsafe import Markup, escape
 
 from paperfeed.links import paper_path, safe_href
 from paperfeed.models import Paper
+from paperfeed.records import arxiv_urls
 
 _TERM = re.compile(r"[\w][\w\-']*", re.UNICODE)
 
@@ -157,8 +158,8 @@ def arxiv_links(paper: Paper) -> tuple[str | None, str | None]:
     Anything but an http(s) URL is dropped (see links.safe_href)."""
     abs_url, pdf_url = paper.abs_url, paper.pdf_url
     if _looks_like_arxiv(paper):
-        abs_url = abs_url or f"https://arxiv.org/abs/{paper.id}"
-        pdf_url = pdf_url or f"https://arxiv.org/pdf/{paper.id}"
+        default_abs, default_pdf = arxiv_urls(paper.id)
+        abs_url, pdf_url = abs_url or default_abs, pdf_url or default_pdf
     return safe_href(abs_url), safe_href(pdf_url)
 
 
