@@ -10,14 +10,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from paperfeed.db import Database
 from paperfeed.digest.choose import Candidate, Pool, index_pool
-from paperfeed.models import DailyEntry, Paper
 from paperfeed.records import arxiv_urls
-from paperfeed.store.trending import as_of_day, trending_order
+from paperfeed.store.feed import latest_day, papers_for_digest, trending_paper_pks
 
 log = logging.getLogger(__name__)
 WINDOW_DAYS = {"daily": 2, "weekly": 7}  # daily looks back two days: a late announcement is still new
@@ -57,8 +55,7 @@ def period_for(kind: str, today: date) -> DigestPeriod:
 
 def window(session: Session, period: DigestPeriod) -> tuple[date, date] | None:
     """The days of entries the digest covers, ending at the newest day with papers."""
-    newest = session.scalar(select(func.max(DailyEntry.day)).where(DailyEntry.hidden.is_(False),
-                                                                    DailyEntry.day <= period.today))
+    newest = latest_day(session, until=period.today)
     if newest is None:
         return None
     return newest - timedelta(days=WINDOW_DAYS[period.kind] - 1), newest
@@ -69,40 +66,19 @@ def build_pool(db: Database, period: DigestPeriod) -> tuple[Pool, tuple[date, da
         span = window(session, period)
         if span is None:
             return index_pool([]), None
-        order = _trending_pks(session, *span)
-        candidates = _load_candidates(session, order)
+        order = trending_paper_pks(session, *span)
+        candidates = _candidates(session, order)
     return index_pool(candidates), span
 
 
-def _trending_pks(session: Session, start: date, end: date) -> list[int]:
-    """Papers with a visible entry in the window, in the site's trending order (one row per
-    paper: its best-ranked entry)."""
-    rows = session.execute(
-        select(DailyEntry.paper_pk).join(Paper)
-        .where(DailyEntry.day >= start, DailyEntry.day <= end, DailyEntry.hidden.is_(False),
-               Paper.withdrawn.is_(False))
-        .order_by(*trending_order(as_of_day(end)))
-    )
-    return list(dict.fromkeys(pk for (pk,) in rows))
-
-
-def _load_candidates(session: Session, order: list[int]) -> list[Candidate]:
-    upvotes: dict[int, int] = {}
-    by_pk: dict[int, Candidate] = {}
-    for start in range(0, len(order), 2000):
-        chunk = order[start:start + 2000]
-        for pk, votes in session.execute(select(DailyEntry.paper_pk, func.max(DailyEntry.upvotes))
-                                         .where(DailyEntry.paper_pk.in_(chunk)).group_by(DailyEntry.paper_pk)):
-            upvotes[pk] = votes
-        cols = (Paper.pk, Paper.id, Paper.title, Paper.authors, Paper.abstract, Paper.categories, Paper.abs_url,
-                Paper.code_urls)
-        for pk, pid, title, authors, abstract, cats, abs_url, code in session.execute(
-                select(*cols).where(Paper.pk.in_(chunk))):
-            by_pk[pk] = Candidate(
-                pk=pk, id=pid, title=" ".join(title.split()), authors=[a["name"] for a in authors],
-                abstract=" ".join(abstract.split()), upvotes=upvotes.get(pk, 0), categories=cats.split(),
-                abs_url=abs_url or arxiv_urls(pid)[0], code_url=code[0] if code else None,
-                text=f"{title} {abstract}".lower())
+def _candidates(session: Session, order: list[int]) -> list[Candidate]:
+    by_pk = {}
+    for pk, pid, title, authors, abstract, cats, abs_url, code, upvotes in papers_for_digest(session, order):
+        by_pk[pk] = Candidate(
+            pk=pk, id=pid, title=" ".join(title.split()), authors=[a["name"] for a in authors],
+            abstract=" ".join(abstract.split()), upvotes=upvotes, categories=cats.split(),
+            abs_url=abs_url or arxiv_urls(pid)[0], code_url=code[0] if code else None,
+            text=f"{title} {abstract}".lower())
     return [by_pk[pk] for pk in order if pk in by_pk]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -104,8 +105,33 @@ def newest_day_between(session: Session, start: date, end: date) -> date | None:
                           .where(DailyEntry.day >= start, DailyEntry.day <= end, DailyEntry.hidden.is_(False)))
 
 
-def latest_day(session: Session) -> date | None:
-    return session.scalar(select(func.max(DailyEntry.day)).where(DailyEntry.hidden.is_(False)))
+def latest_day(session: Session, until: date | None = None) -> date | None:
+    """The newest day with visible papers (on or before ``until``, when given)."""
+    stmt = select(func.max(DailyEntry.day)).where(DailyEntry.hidden.is_(False))
+    if until is not None:
+        stmt = stmt.where(DailyEntry.day <= until)
+    return session.scalar(stmt)
+
+
+def trending_paper_pks(session: Session, start: date, end: date) -> list[int]:
+    """Papers with a visible entry in [start, end], in trending order as of ``end`` (each
+    paper once, at its best-ranked entry): the candidates of a digest."""
+    rows = session.execute(select(DailyEntry.paper_pk).join(Paper).where(*_visible(start, end))
+                           .order_by(*trending_order(as_of_day(end))))
+    return list(dict.fromkeys(pk for (pk,) in rows))
+
+
+def papers_for_digest(session: Session, pks: list[int]) -> Iterator[tuple]:
+    """(pk, id, title, authors, abstract, categories, abs_url, code_urls, upvotes) for the
+    papers, read 2,000 at a time."""
+    cols = (Paper.pk, Paper.id, Paper.title, Paper.authors, Paper.abstract, Paper.categories, Paper.abs_url,
+            Paper.code_urls)
+    for start in range(0, len(pks), 2000):
+        chunk = pks[start:start + 2000]
+        upvotes = dict(session.execute(select(DailyEntry.paper_pk, func.max(DailyEntry.upvotes))
+                                       .where(DailyEntry.paper_pk.in_(chunk)).group_by(DailyEntry.paper_pk)).all())
+        for row in session.execute(select(*cols).where(Paper.pk.in_(chunk))):
+            yield (*row, upvotes.get(row[0], 0))
 
 
 def day_before(session: Session, day: date) -> date | None:

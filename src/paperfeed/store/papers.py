@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from paperfeed.records import PaperRecord
 from paperfeed.models import DailyEntry, HarvestState, Paper, utcnow
+from paperfeed.records import PaperRecord
+from paperfeed.store.bulk import IN_CHUNK, chunks, insert_rows, select_in
+from paperfeed.store.changes import bump
 from paperfeed.store.merge import CONTENT_FIELDS, merge_rows
 from paperfeed.store.rows import (
     ID,
@@ -21,8 +23,6 @@ from paperfeed.store.rows import (
     prepare_records,
     row_hash,
 )
-from paperfeed.store.bulk import IN_CHUNK, chunks, insert_rows, select_in
-from paperfeed.store.changes import bump
 from paperfeed.store.votes import community_counts
 
 _ROW_COLUMNS = [getattr(Paper, name) for name in ("pk", "content_hash") + CONTENT_FIELDS]

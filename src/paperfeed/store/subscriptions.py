@@ -11,8 +11,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from paperfeed.models.digest import (
-    ACTIVE, D_CLAIMED, D_FAILED, D_PENDING, D_SENT, D_SKIPPED, PAUSED, PENDING, UNSUBSCRIBED,
-    DigestDelivery, DigestSubscriber,
+    ACTIVE,
+    D_CLAIMED,
+    D_FAILED,
+    D_PENDING,
+    D_SENT,
+    D_SKIPPED,
+    PAUSED,
+    PENDING,
+    UNSUBSCRIBED,
+    DigestDelivery,
+    DigestSubscriber,
 )
 
 
