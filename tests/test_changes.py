@@ -214,3 +214,12 @@ def test_on_postgresql_a_commit_wakes_the_sync_loop_at_once(db, backend):
     waiter.join(30)  # far less than the 120 s it would otherwise sleep
     assert not waiter.is_alive()
     listener.close()
+
+
+def test_an_index_from_before_generations_is_replaced_and_its_files_removed(db, tmp_path):
+    root = keyword_root(db.settings)
+    for name in ("meta.json", "paperfeed-watermark", "abc123.idx"):
+        (root / name).write_text("old")
+    import_papers(db, tmp_path, [paper("2611.00001", "Wallaby hops")])
+    assert sorted(p.name for p in root.iterdir() if p.is_file()) == ["CURRENT"]
+    assert [h.paper.id for h in search(db, "wallaby", mode="keyword").hits] == ["2611.00001"]

@@ -141,7 +141,16 @@ def sync_keyword(db: Database, root: Path, full: bool = False) -> SyncReport:
     _write_state(target, {"seq": seq}, indexed)
     generations.write_manifest(target, seq=seq)
     generations.publish(root, target.name)
+    if report.rebuilt:
+        _remove_loose_files(root)
     return report
+
+
+def _remove_loose_files(root: Path) -> None:
+    """An index from before generations lay directly in the root: nothing reads it now."""
+    for path in root.iterdir():
+        if path.is_file() and not path.name.startswith(generations.POINTER):
+            path.unlink(missing_ok=True)
 
 
 def _usable_generation(db: Database, root: Path) -> Path | None:
