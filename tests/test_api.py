@@ -70,7 +70,7 @@ def test_daily_papers_periods_sort_and_paging(client):
     ("/api/daily_papers?p=abc", 422),
     ("/api/daily_papers?date=2025-03-18&p=9999", 404),
     ("/api/papers/2999.99999", 404),
-    ("/api/papers/search", 422),
+    ("/api/papers/search?limit=0", 422),
     ("/api/papers/search?q=x&mode=psychic", 400),
     ("/api/nothing-here", 404),
 ])

@@ -37,9 +37,12 @@ class EntryFilter:
 
     category: str | None = None  # "cs.LG" matches that category; "cs" every cs.* category
     has_code: bool = False
+    submitted_by: int | None = None  # a user's pk: the papers they submitted (HF's `submitter`)
 
     def clauses(self) -> list:
         out = []
+        if self.submitted_by is not None:
+            out.append(DailyEntry.submitted_by == self.submitted_by)
         if self.category:
             out.append(_category_clause(self.category))
         if self.has_code:
@@ -97,6 +100,13 @@ def page_entries(session: Session, start: date, end: date, *, sort: str = "trend
 def entries_between(session: Session, start: date, end: date, limit: int = 50, offset: int = 0) -> list[DailyEntry]:
     """Visible entries with start <= day <= end, trending first."""
     return page_entries(session, start, end, limit=limit, offset=offset).entries
+
+
+def recent_papers(session: Session, limit: int, offset: int = 0) -> list[Paper]:
+    """The newest papers (first submitted, else announced), withdrawn ones left out."""
+    published = func.coalesce(Paper.submitted_at, Paper.announced_on)
+    return list(session.scalars(select(Paper).where(Paper.withdrawn.is_(False))
+                                .order_by(published.desc().nulls_last(), Paper.pk.desc()).limit(limit).offset(offset)))
 
 
 def newest_day_between(session: Session, start: date, end: date) -> date | None:

@@ -378,3 +378,11 @@ def delete_account(session: Session, user: User) -> None:
     session.execute(update(DailyEntry).where(DailyEntry.submitted_by == user.pk).values(submitted_by=None))
     session.delete(user)
     session.flush()
+
+
+def usernames(session: Session, user_pks) -> dict[int, str]:
+    """Usernames for a page's submitters, in one query."""
+    pks = {pk for pk in user_pks if pk is not None}
+    if not pks:
+        return {}
+    return dict(session.execute(select(User.pk, User.username).where(User.pk.in_(pks))).all())

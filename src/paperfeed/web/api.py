@@ -23,15 +23,17 @@ from sqlalchemy.orm import Session
 from paperfeed.links import safe_href, safe_hrefs
 from paperfeed.models import DailyEntry, Paper, User
 from paperfeed.rank.search import MODES, search
-from paperfeed.records import MalformedRecord
+from paperfeed.records import MalformedRecord, split_version
 from paperfeed.store import votes as vote_store
 from paperfeed.store.feed import (
     EntryFilter,
     PaperActivity,
     activity_for,
     paper_activity,
+    recent_papers,
 )
 from paperfeed.store.papers import get_paper
+from paperfeed.store.users import get_user_by_name, usernames
 from paperfeed.store.votes import SubmissionError
 from paperfeed.web.auth import require_user
 from paperfeed.web.clock import today
@@ -79,17 +81,18 @@ def paper_info(paper: Paper, upvotes: int, num_comments: int) -> dict:
         "codeUrls": safe_hrefs(paper.code_urls),
         "doi": paper.doi,
         "journalRef": paper.journal_ref,
-        "comments": paper.comments,
+        # not "comments": HF's client reads leftover keys over its own comment count
+        "arxivComments": paper.comments,
         "withdrawn": paper.withdrawn,
     }
 
 
-def daily_item(entry: DailyEntry) -> dict:
+def daily_item(entry: DailyEntry, submitters: dict[int, str]) -> dict:
     """One /api/daily_papers item: {paper: PaperInfo, publishedAt, title, summary, numComments, ...}."""
     paper = entry.paper
     info = paper_info(paper, entry.upvotes, entry.num_comments)
     info["submittedOnDailyAt"] = iso_z(entry.day)
-    return {
+    item = {
         "paper": info,
         "publishedAt": iso_z(entry.day),
         "title": paper.title,
@@ -97,7 +100,17 @@ def daily_item(entry: DailyEntry) -> dict:
         "numComments": entry.num_comments,
         "isAuthorParticipating": False,
         "source": entry.source,
+        **_top_level(info),
     }
+    submitter = submitters.get(entry.submitted_by)
+    if submitter:  # HF's shape for who put the paper on the page
+        item["submittedBy"] = info["submittedOnDailyBy"] = {"user": submitter, "name": submitter, "type": "user"}
+    return item
+
+
+def _top_level(info: dict) -> dict:
+    """HF's client reads these at the top level of list items, not only inside ``paper``."""
+    return {key: info[key] for key in ("githubRepo", "projectPage", "ai_summary", "ai_keywords")}
 
 
 def _period(request: Request, date_: str | None, week: str | None, month: str | None, session: Session):
@@ -120,27 +133,39 @@ def daily_papers(
     limit: int = Query(50, ge=1, le=MAX_PER_PAGE),
     category: str | None = Query(None, description="e.g. cs.LG, or cs for every cs.* category"),
     has_code: bool = False,
+    submitter: str | None = Query(None, max_length=64, description="only papers this user submitted here"),
     session: Session = Depends(get_session),
 ):
     if sort not in SORT_ALIASES:
         raise HTTPException(400, f"unknown sort {sort!r}; use trending or publishedAt")
     period = _period(request, date, week, month, session)
+    submitted_by = _submitter_pk(session, submitter)
     listing = load_listing(session, listing_cache(request), period, sort=SORT_ALIASES[sort],
-                           filters=EntryFilter(category=category or None, has_code=has_code),
+                           filters=EntryFilter(category=category or None, has_code=has_code,
+                                               submitted_by=submitted_by),
                            page_no=p + 1, per_page=limit)
     etag = etag_for("daily", request.url.query, listing.version)
     cached = not_modified(request, etag)
     if cached:
         return cached
-    body = [daily_item(e) for e in listing.page.entries]
+    submitters = usernames(session, [e.submitted_by for e in listing.page.entries])
+    body = [daily_item(e, submitters) for e in listing.page.entries]
     return JSONResponse(body, headers={"ETag": etag, "X-Total-Count": str(listing.page.total),
                                        "Cache-Control": "no-cache"})
 
 
-@router.get("/papers/search", summary="Search every paper, ranked by relevance")
+def _submitter_pk(session: Session, username: str | None) -> int | None:
+    """The pk to filter on; an unknown user submitted nothing (-1 matches no entry)."""
+    if username is None:
+        return None
+    user = get_user_by_name(session, username)
+    return user.pk if user else -1
+
+
+@router.get("/papers/search", summary="Search every paper, ranked by relevance; without q, the newest papers")
 def search_papers(
     request: Request,
-    q: str = Query(..., min_length=1, max_length=500),
+    q: str = Query("", max_length=500),
     limit: int = Query(20, ge=1, le=MAX_PER_PAGE),
     offset: int = Query(0, ge=0, le=10_000),
     mode: str = Query("hybrid", description=" | ".join(MODES)),
@@ -149,6 +174,8 @@ def search_papers(
     until: date | None = None,
     session: Session = Depends(get_session),
 ):
+    if not q.strip():  # HF's list_papers() with no query: recent papers
+        return _recent(session, limit, offset)
     results = search(request.app.state.db, q, limit=limit, offset=offset, mode=mode, category=category,
                      since=since, until=until)
     counts = activity_for(session, [h.paper.pk for h in results.hits])
@@ -158,16 +185,28 @@ def search_papers(
         info = paper_info(hit.paper, act.upvotes, act.num_comments)
         body.append({"paper": info, "title": hit.paper.title, "summary": hit.paper.abstract,
                      "publishedAt": info["publishedAt"], "numComments": act.num_comments,
-                     "score": hit.score, "highlights": hit.highlights})
+                     "score": hit.score, "highlights": hit.highlights, **_top_level(info)})
     headers = {"X-Search-Mode": results.mode}
     if results.notice:
         headers["X-Search-Notice"] = results.notice.encode("ascii", "replace").decode()
     return JSONResponse(body, headers=headers)
 
 
-@router.get("/papers/{paper_id:path}", summary="One paper (PaperInfo)")
+def _recent(session: Session, limit: int, offset: int) -> Response:
+    papers = recent_papers(session, limit, offset)
+    counts = activity_for(session, [p.pk for p in papers])
+    body = []
+    for paper in papers:
+        act = counts.get(paper.pk, PaperActivity())
+        info = paper_info(paper, act.upvotes, act.num_comments)
+        body.append({"paper": info, "title": paper.title, "summary": paper.abstract,
+                     "publishedAt": info["publishedAt"], "numComments": act.num_comments, **_top_level(info)})
+    return JSONResponse(body, headers={"X-Search-Mode": "recent"})
+
+
+@router.get("/papers/{paper_id:path}", summary="One paper (PaperInfo); a versioned id (2401.00001v2) names the paper")
 def paper_detail(request: Request, paper_id: str, session: Session = Depends(get_session)):
-    paper = get_paper(session, paper_id)
+    paper = get_paper(session, paper_id) or get_paper(session, _unversioned(paper_id))
     if paper is None:
         raise HTTPException(404, f"paper {paper_id!r} not found")
     activity = paper_activity(session, paper)
@@ -177,6 +216,8 @@ def paper_detail(request: Request, paper_id: str, session: Session = Depends(get
         return cached
     info = paper_info(paper, activity.upvotes, activity.num_comments)
     info["dailyDates"] = [d.isoformat() for d in activity.days]
+    if activity.days:  # HF's submitted_at: the (latest) day whose page lists it
+        info["submittedOnDailyAt"] = iso_z(activity.days[-1])
     return JSONResponse(info, headers={"ETag": etag, "Cache-Control": "no-cache",
                                        "Last-Modified": _http_date(paper.changed_at)})
 
@@ -188,6 +229,13 @@ class JSONResponse(Response):
 
     def render(self, content) -> bytes:
         return orjson.dumps(content)
+
+
+def _unversioned(paper_id: str) -> str:
+    try:
+        return split_version(paper_id)[0]
+    except MalformedRecord:
+        return paper_id
 
 
 def _http_date(value) -> str:

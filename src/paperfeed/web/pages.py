@@ -6,7 +6,7 @@ import time
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
@@ -27,9 +27,16 @@ from paperfeed.store.feed import (
 )
 from paperfeed.store.papers import get_paper
 from paperfeed.web.clock import today
-from paperfeed.web.deps import get_session, listing_cache, render, templates
+from paperfeed.web.deps import (
+    get_session,
+    listing_cache,
+    paper_or_404,
+    render,
+    templates,
+)
 from paperfeed.web.listing import PER_PAGE, default_day, load_listing
 from paperfeed.web.periods import KINDS, Period, parse_period, period_of
+from paperfeed.web.render import paper_as_markdown
 from paperfeed.web.votes import viewer_votes
 
 router = APIRouter(include_in_schema=False)
@@ -101,6 +108,13 @@ def trending(request: Request, session: Session = Depends(get_session)):
     return render(request, "community/trending.html", {
         "entries": page.entries, "start": end - timedelta(days=6), "end": end,
         "voted_pks": viewer_votes(request, session, [e.paper for e in page.entries])})
+
+
+@router.get("/papers/{paper_id:path}.md", include_in_schema=False)
+def paper_markdown(paper_id: str, session: Session = Depends(get_session)):
+    """The paper as Markdown (HF's ``read_paper``, ``hf papers read``)."""
+    paper = paper_or_404(session, paper_id)
+    return Response(paper_as_markdown(paper), media_type="text/markdown; charset=utf-8")
 
 
 @router.get("/papers/{kind}/{slug}", response_class=HTMLResponse)

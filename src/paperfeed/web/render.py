@@ -181,3 +181,16 @@ def install_filters(env) -> None:
     env.filters["paper_path"] = paper_path
     env.globals["arxiv_links"] = arxiv_links
     env.globals["bibtex"] = bibtex
+
+
+def paper_as_markdown(paper: Paper) -> str:
+    """Title, authors, links and abstract as Markdown; math stays as the authors wrote it."""
+    abs_url, pdf_url = arxiv_links(paper)
+    links = [f"[{name}]({url})" for name, url in (("arXiv", abs_url), ("PDF", pdf_url),
+                                                  ("Code", safe_href(paper.code_url)),
+                                                  ("Project page", safe_href(paper.project_page))) if url]
+    lines = [f"# {paper.title}", "", "**Authors:** " + ", ".join(paper.author_names), ""]
+    if links:
+        lines += [" · ".join(links), ""]
+    lines += ["## Abstract", "", paper.abstract, ""]
+    return "\n".join(lines)
