@@ -7,21 +7,21 @@ import os
 import threading
 from datetime import date, datetime
 
+from search_support import import_papers, paper
 from sqlalchemy import select
 
 from paperfeed.index import generations
-from paperfeed.index.claims import claim_papers, release_claims
-from paperfeed.index.embedjob import missing_papers
 from paperfeed.index.engine import forget_engines
 from paperfeed.index.sync import keyword_dir, keyword_root, sync_index
 from paperfeed.index.syncloop import SyncLoop
-from paperfeed.records import EntryRecord, PaperRecord
 from paperfeed.models import Paper, User
 from paperfeed.rank.search import DEGRADED_NOTICE, search
+from paperfeed.records import EntryRecord, PaperRecord
 from paperfeed.store.changes import bump, current
+from paperfeed.store.claims import claim_papers, release_claims
+from paperfeed.store.indexing import missing_embeddings as missing_papers
 from paperfeed.store.papers import get_paper, mark_withdrawn, upsert_records
 from paperfeed.store.votes import add_vote, remove_vote
-from search_support import import_papers, paper
 
 
 def _records(prefix: str, n: int) -> list[PaperRecord]:

@@ -5,7 +5,7 @@ database again what is missing. Newest papers first, because they are the ones p
 search for. A paper whose text is unchanged (only comments or versions moved) keeps its
 vector without re-embedding.
 
-Work is claimed in the database (index/claims.py), so embedders on several nodes share
+Work is claimed in the database (store/claims.py), so embedders on several nodes share
 it and compute each paper once; the model runs outside any transaction.
 """
 
@@ -18,20 +18,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import delete, func, insert, or_, select, update
 
 from paperfeed.config import Settings
 from paperfeed.db import Database
-from paperfeed.index.claims import (
+from paperfeed.index.embed import Embedder, get_embedder, paper_text, text_hash
+from paperfeed.index.passages import pack, passage_texts
+from paperfeed.models import utcnow
+from paperfeed.store.changes import bump
+from paperfeed.store.claims import (
     DEFAULT_LEASE,
     claim_papers,
     new_owner,
     release_claims,
 )
-from paperfeed.index.embed import Embedder, get_embedder, paper_text, text_hash
-from paperfeed.index.passages import pack, passage_texts
-from paperfeed.models import Paper, PaperEmbedding, utcnow
-from paperfeed.store.changes import bump
+from paperfeed.store.indexing import (
+    count_missing_embeddings,
+    missing_embeddings,
+    store_embeddings,
+)
 
 log = logging.getLogger(__name__)
 CHUNK = 256
@@ -49,24 +53,9 @@ class EmbedReport:
         return self.embedded / self.seconds if self.seconds else 0.0
 
 
-def _missing_filter(model: str):
-    return (Paper.withdrawn.is_(False),
-            or_(PaperEmbedding.paper_pk.is_(None), PaperEmbedding.content_hash != Paper.content_hash,
-                PaperEmbedding.model != model))
-
-
 def count_missing(db: Database, model: str) -> int:
     with db.session() as session:
-        return session.scalar(select(func.count()).select_from(Paper)
-                              .outerjoin(PaperEmbedding, PaperEmbedding.paper_pk == Paper.pk)
-                              .where(*_missing_filter(model))) or 0
-
-
-def missing_papers(model: str):
-    """The columns a chunk needs, of papers without a current embedding."""
-    return (select(Paper.pk, Paper.title, Paper.abstract, Paper.content_hash, PaperEmbedding.text_hash,
-                   PaperEmbedding.model)
-            .outerjoin(PaperEmbedding, PaperEmbedding.paper_pk == Paper.pk).where(*_missing_filter(model)))
+        return count_missing_embeddings(session, model)
 
 
 def embed_chunk(db: Database, embedder: Embedder, size: int = CHUNK, owner: str | None = None,
@@ -76,7 +65,7 @@ def embed_chunk(db: Database, embedder: Embedder, size: int = CHUNK, owner: str 
     (0, 0) when nothing is left that another embedder has not claimed.
     """
     owner = owner or new_owner()
-    rows = claim_papers(db, missing_papers(embedder.name), owner, size, lease)
+    rows = claim_papers(db, missing_embeddings(embedder.name), owner, size, lease)
     if not rows:
         return 0, 0
     texts = [paper_text(r.title, r.abstract) for r in rows]
@@ -118,14 +107,7 @@ def _store(session, rows: list[dict]) -> None:
         return
     seq = bump(session)  # replicas load new vectors by this number
     rows = [{**r, "change_seq": seq} for r in rows]
-    fresh = [r for r in rows if "vector" in r]
-    kept = [r for r in rows if "vector" not in r]
-    if fresh:
-        session.execute(delete(PaperEmbedding).where(PaperEmbedding.paper_pk.in_([r["paper_pk"] for r in fresh])))
-        session.execute(insert(PaperEmbedding), fresh)
-    for r in kept:  # same text: only the paper's hash moved on
-        session.execute(update(PaperEmbedding).where(PaperEmbedding.paper_pk == r["paper_pk"]).values(
-            content_hash=r["content_hash"], embedded_at=r["embedded_at"], change_seq=r["change_seq"]))
+    store_embeddings(session, [r for r in rows if "vector" in r], [r for r in rows if "vector" not in r])
 
 
 def embed_missing(db: Database, settings: Settings, *, limit: int | None = None,

@@ -14,8 +14,6 @@ import logging
 import threading
 from pathlib import Path
 
-from sqlalchemy import func, select
-
 from paperfeed.config import Settings
 from paperfeed.db import Database
 from paperfeed.index import generations
@@ -23,7 +21,7 @@ from paperfeed.index.generations import DamagedIndex
 from paperfeed.index.keyword import SCHEMA_VERSION, KeywordIndex
 from paperfeed.index.sync import keyword_root, keyword_seq, vector_dir
 from paperfeed.index.vectors import VectorSnapshot, VectorStore, empty_snapshot
-from paperfeed.models import Paper
+from paperfeed.store.indexing import newest_change
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +80,7 @@ class Engine:
         """Whether papers have changed since the keyword generation in use (one index look-up)."""
         applied = keyword_seq(self.root / self._name) if self._name else -1
         with db.session() as session:
-            newest = session.scalar(select(func.max(Paper.change_seq))) or 0
+            newest = newest_change(session)
         return newest > applied
 
 

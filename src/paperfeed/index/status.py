@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-
 from paperfeed.config import Settings
 from paperfeed.db import Database
 from paperfeed.index.embed import MODEL_NAME
@@ -11,12 +9,12 @@ from paperfeed.index.embedjob import count_missing
 from paperfeed.index.engine import engine_for
 from paperfeed.index.sync import vector_dir
 from paperfeed.index.vectors import EXACT_MAX, read_meta
-from paperfeed.models import Paper
+from paperfeed.store.indexing import live_paper_count
 
 
 def index_status(db: Database, settings: Settings) -> dict:
     with db.session() as session:
-        papers = session.scalar(select(func.count()).select_from(Paper).where(Paper.withdrawn.is_(False))) or 0
+        papers = live_paper_count(session)
     missing = count_missing(db, MODEL_NAME)
     kw = engine_for(settings).keyword()  # None while missing or damaged
     vector_docs = read_meta(vector_dir(settings)).get("count", 0)

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-from sqlalchemy import func, select
 
 from paperfeed.config import Settings
 from paperfeed.db import Database
@@ -31,8 +30,14 @@ from paperfeed.index import generations
 from paperfeed.index.keyword import SCHEMA_VERSION, KeywordDoc, KeywordIndex, day_number
 from paperfeed.index.passages import unpack
 from paperfeed.index.vectors import VectorSnapshot, read_meta, write_snapshot
-from paperfeed.models import Paper, PaperEmbedding
 from paperfeed.store.changes import current as current_seq
+from paperfeed.store.indexing import (
+    changed_papers,
+    current_embeddings,
+    embedding_stamp,
+    live_paper_count,
+    live_paper_pks,
+)
 
 log = logging.getLogger(__name__)
 BATCH = 2000
@@ -129,7 +134,7 @@ def sync_keyword(db: Database, root: Path, full: bool = False) -> SyncReport:
         if live and since == seq:
             return SyncReport()
         deleted = _deleted_outright(session, indexed) if live else None
-        changed = _changed_rows(session, since)
+        changed = changed_papers(session, since, BATCH)
         first = next(changed, None)
         if live and first is None and deleted is None:
             return SyncReport()  # the counter moved for votes or comments only
@@ -199,15 +204,6 @@ def _apply(index: KeywordIndex, indexed: set[int], batches, deleted: set[int] | 
     return report
 
 
-def _changed_rows(session, since: int | None):
-    stmt = (select(Paper.pk, Paper.title, Paper.abstract, Paper.authors, Paper.categories, Paper.submitted_at,
-                   Paper.announced_on, Paper.withdrawn)
-            .order_by(Paper.change_seq, Paper.pk).execution_options(yield_per=BATCH))
-    if since is not None:
-        stmt = stmt.where(Paper.change_seq > since)
-    yield from session.execute(stmt).partitions(BATCH)
-
-
 def _keyword_doc(row) -> KeywordDoc:
     day = row.submitted_at.date() if row.submitted_at else row.announced_on
     return KeywordDoc(pk=row.pk, title=row.title, authors=[a.get("name", "") for a in row.authors or []],
@@ -216,10 +212,9 @@ def _keyword_doc(row) -> KeywordDoc:
 
 def _deleted_outright(session, indexed: set[int]) -> set[int] | None:
     """Indexed pks whose papers were deleted from the database, or None (a cheap count first)."""
-    live_count = session.scalar(select(func.count()).select_from(Paper).where(Paper.withdrawn.is_(False)))
-    if live_count == len(indexed):
+    if live_paper_count(session) == len(indexed):
         return None
-    gone = indexed - set(session.scalars(select(Paper.pk).where(Paper.withdrawn.is_(False))))
+    gone = indexed - live_paper_pks(session)
     return gone or None
 
 
@@ -242,17 +237,6 @@ def _write_state(folder: Path, state: dict, indexed: set[int]) -> None:
 
 # --- vectors ---
 
-def _vector_stamp(session) -> dict:
-    """Changes whenever an embedding is added, replaced or removed, or its paper withdrawn."""
-    row = session.execute(
-        select(func.count(), func.coalesce(func.sum(PaperEmbedding.paper_pk), 0),
-               func.coalesce(func.max(PaperEmbedding.change_seq), 0))
-        .select_from(PaperEmbedding).join(Paper, Paper.pk == PaperEmbedding.paper_pk)
-        .where(Paper.withdrawn.is_(False))
-    ).one()
-    return {"count": int(row[0]), "pk_sum": int(row[1]), "seq": int(row[2])}
-
-
 def refresh_vectors(db: Database, root: Path) -> int | None:
     """Rebuild the snapshot from ``paper_embedding`` (nothing is embedded) when it changed;
     a damaged snapshot is set aside first. The caller holds the vectors writer lock."""
@@ -262,7 +246,7 @@ def refresh_vectors(db: Database, root: Path) -> int | None:
     scratch = root / "passages.scratch"
     try:
         with db.session() as session:
-            stamp = _vector_stamp(session)
+            stamp = embedding_stamp(session)
             if meta.get("stamp") == stamp or (stamp["count"] == 0 and not meta):
                 return None
             snap = _load_embeddings(session, scratch)
@@ -289,13 +273,9 @@ def _set_aside_damaged_vectors(db: Database, root: Path) -> None:
 def _load_embeddings(session, scratch: Path) -> VectorSnapshot:
     """Every current embedding; the passage vectors stream to ``scratch`` on disk and come
     back memory-mapped (at a million papers they are ~3 GB, too many to hold)."""
-    stmt = (select(PaperEmbedding.paper_pk, PaperEmbedding.vector, PaperEmbedding.dim, PaperEmbedding.model,
-                   Paper.submitted_at, Paper.announced_on, Paper.categories)
-            .join(Paper, Paper.pk == PaperEmbedding.paper_pk).where(Paper.withdrawn.is_(False))
-            .order_by(PaperEmbedding.paper_pk).execution_options(yield_per=BATCH))
     pks, vecs, counts, days, cats, model = [], [], [], [], [], ""
     with open(scratch, "wb") as passages:
-        for row in session.execute(stmt):
+        for row in current_embeddings(session, BATCH):
             whole, parts = unpack(row.vector, row.dim)
             pks.append(row.paper_pk)
             vecs.append(whole)

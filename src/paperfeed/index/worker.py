@@ -3,7 +3,7 @@
 A daemon thread: embed a chunk of missing papers, repeat; sleep when there is nothing to
 do. With several uvicorn workers only one process per node embeds (the others fail to
 take ``index/worker.lock`` and retry later); across nodes, chunks are claimed in the
-database (index/claims.py), so each paper is embedded once however many nodes embed.
+database (store/claims.py), so each paper is embedded once however many nodes embed.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import threading
 
 from paperfeed.config import Settings
 from paperfeed.db import Database
-from paperfeed.index.claims import new_owner
 from paperfeed.index.embed import EmbeddingUnavailable, get_embedder
 from paperfeed.index.embedjob import embed_chunk
 from paperfeed.index.sync import sync_index
+from paperfeed.store.claims import new_owner
 
 log = logging.getLogger(__name__)
 IDLE_SECONDS = 60.0

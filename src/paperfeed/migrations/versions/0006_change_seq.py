@@ -1,7 +1,7 @@
 """change sequence: change_counter, paper/paper_embedding.change_seq, embedding_claim
 
 Indexes, caches and ETags on every node follow one database counter instead of wall
-clocks (store/changes.py); embedders claim papers in the database (index/claims.py).
+clocks (store/changes.py); embedders claim papers in the database (store/claims.py).
 Existing rows keep sequence 0: a node's index state from before this migration has no
 sequence watermark, so it resyncs everything once.
 
