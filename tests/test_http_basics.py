@@ -75,3 +75,14 @@ def test_favicon(client):
     assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO header
     assert "max-age" in icon.headers["cache-control"]
     assert "/favicon.ico" not in client.get("/openapi.json").json()["paths"]
+
+
+def test_api_feeds_and_static_answers_set_no_cookie(sqlite_settings, sqlite_db):
+    from fastapi.testclient import TestClient
+
+    from paperfeed.web.app import create_app
+
+    with TestClient(create_app(sqlite_settings, sqlite_db)) as c:
+        for path in ("/api/daily_papers", "/feeds/latest.rss", "/static/style.css", "/healthz", "/openapi.json"):
+            assert "set-cookie" not in c.get(path).headers, path
+        assert "pf_csrf" in c.get("/login").headers["set-cookie"]  # pages with forms still get one

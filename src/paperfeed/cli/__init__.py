@@ -26,9 +26,12 @@ def cli(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
     Settings come from PAPERFEED_* environment variables and an optional --config TOML file.
     """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+                        format=LOG_FORMAT)
     ctx.obj = AppContext(config_file)
     ctx.call_on_close(ctx.obj.close)
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def main() -> None:

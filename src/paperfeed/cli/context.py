@@ -22,6 +22,12 @@ class AppContext:
             self._settings = load_settings(self.config_file)
         return self._settings
 
+    def update_settings(self, **changes) -> None:
+        """Settings a command decides itself (serve: links from the address it binds)."""
+        self._settings = self.settings.model_copy(update=changes)
+        if self._db is not None:
+            self._db.settings = self._settings
+
     @property
     def db(self) -> Database:
         if self._db is None:

@@ -166,6 +166,9 @@ def serve(app: AppContext, host: str, port: int, workers: int) -> None:
 
     _wait_for_database(app)
     app.db  # migrate before serving
+    _links_from_bind(app, host, port)
+    click.echo(start_line(app, host, port), err=True)
+    options = {"log_config": serve_log_config(), **proxy_options(app.settings)}
     if workers > 1:
         import os
 
@@ -177,9 +180,52 @@ def serve(app: AppContext, host: str, port: int, workers: int) -> None:
         mark_as_supervisor()  # workers stop when this process dies, even by kill -9
         use_multiproc_dir(app.settings.data_dir)  # the workers' /metrics add up all of them
         uvicorn.run("paperfeed.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning", **proxy_options(app.settings))
+                    **options)
         return
-    uvicorn.run(create_app(app.settings), host=host, port=port, log_level="warning", **proxy_options(app.settings))
+    uvicorn.run(create_app(app.settings), host=host, port=port, **options)
+
+
+def _links_from_bind(app: AppContext, host: str, port: int) -> None:
+    """Absolute links (mail, feeds) use the address served when PAPERFEED_BASE_URL is not
+    set; when it is set and names another address, say so once."""
+    import os
+
+    bound = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    if "base_url" not in app.settings.model_fields_set:
+        app.update_settings(base_url=bound)
+        os.environ["PAPERFEED_BASE_URL"] = bound  # worker processes read their settings afresh
+    elif app.settings.base_url.rstrip("/") != bound:
+        click.echo(f"note: links in mail and feeds use PAPERFEED_BASE_URL={app.settings.base_url}, "
+                   f"not the address served ({bound})", err=True)
+
+
+def start_line(app: AppContext, host: str, port: int) -> str:
+    from paperfeed import __version__
+    from paperfeed.index.status import index_status
+
+    try:
+        info = index_status(app.db, app.settings)
+        state = (f"{info['papers']:,} papers; keyword index "
+                 f"{'ready' if info['keyword_docs'] else 'building'}; vectors {info['embedded_pct']:.0f}%")
+    except Exception as exc:  # noqa: BLE001 - the line is a courtesy: never stop serving for it
+        state = f"index state unknown: {exc}"
+    return f"paperfeed {__version__} serving http://{host}:{port} ({state})"
+
+
+def serve_log_config() -> dict:
+    """Timestamped, levelled lines; uvicorn's own access log is off because the app logs one
+    line per request with its latency (paperfeed.access)."""
+    from paperfeed.cli import LOG_FORMAT
+
+    handler = {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1, "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": LOG_FORMAT}},
+        "handlers": {"stderr": handler},
+        "root": {"handlers": ["stderr"], "level": "WARNING"},
+        "loggers": {"paperfeed.access": {"level": "INFO"}, "uvicorn.access": {"level": "WARNING"},
+                    "uvicorn.error": {"level": "INFO"}, "uvicorn": {"level": "INFO"}},
+    }
 
 
 def proxy_options(settings) -> dict:

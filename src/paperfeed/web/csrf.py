@@ -66,7 +66,7 @@ class CSRFMiddleware:
                 await _reject(scope, receive, send)
                 return
 
-        if fresh:
+        if fresh and not _cookieless(scope.get("path", "")):
             send = _setting_cookie(send, secret, self.secure or scope.get("scheme") == "https")
         await self.app(scope, receive, send)
 
@@ -78,6 +78,16 @@ CSRF_EXEMPT_PREFIXES = ("/digest/unsubscribe/",)
 
 def _exempt(path: str) -> bool:
     return path.startswith(CSRF_EXEMPT_PREFIXES)
+
+
+# Machine-read answers carry no cookie: caches and feed readers would store it, and no form
+# there needs a token (API writes authenticate with a Bearer token).
+COOKIELESS_PREFIXES = ("/api/", "/feeds/", "/static/", "/metrics", "/healthz", "/readyz", "/favicon.ico",
+                       "/openapi.json")
+
+
+def _cookieless(path: str) -> bool:
+    return path.startswith(COOKIELESS_PREFIXES)
 
 
 def _valid_secret(value: str | None) -> bool:

@@ -13,6 +13,8 @@ None of them is in the OpenAPI schema: they are for operators, documented in doc
 
 from __future__ import annotations
 
+import logging
+
 import time
 from functools import lru_cache
 
@@ -107,6 +109,9 @@ def metrics(request: Request) -> Response:
     return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
 
 
+access_log = logging.getLogger("paperfeed.access")  # one line per request (serve turns it on)
+
+
 class RequestMetrics:
     """ASGI middleware: counts each request by method, route template (``/papers/{arxiv_id}``,
     never the raw path, so the label set stays small) and status, and times it."""
@@ -132,7 +137,9 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            observe_request(method, _route_template(scope, root), status[0], time.perf_counter() - started, mode[0])
+            seconds = time.perf_counter() - started
+            observe_request(method, _route_template(scope, root), status[0], seconds, mode[0])
+            access_log.info("%s %s %s %.1f ms", method, scope.get("path", ""), status[0], seconds * 1000)
 
 
 def _route_template(scope, root_before: str) -> str:
