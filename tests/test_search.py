@@ -218,3 +218,10 @@ def test_query_parser_reads_exclusions_and_ids():
     assert q.words == ["vision", "open"]
     assert q.excluded == [["state", "space"], ["rnn"], ["x"]]
     assert q.ids == ["2501.00001", "hep-th/9901001"]
+
+
+def test_typos_fall_back_to_close_spellings(loaded):
+    assert ids(search(loaded, "protien difusion", mode="keyword"))[0] == "2501.00004"
+    assert ids(search(loaded, "difusion langauge modle", mode="hybrid"))[0] == "2501.00004"
+    # words the index holds are matched exactly, as before
+    assert ids(search(loaded, "quokka", mode="keyword")) == ["2501.00001", "2501.00003", "2501.00002"]
