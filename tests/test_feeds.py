@@ -146,3 +146,13 @@ def test_atom_entries_do_not_share_one_midnight(client, path):
     entries = check_atom(client.get(path).content)
     updated = [e.findtext(ATOM + "updated") for e in entries]
     assert len(set(updated)) == len(updated)
+
+
+def test_shared_times_are_set_apart_without_colliding():
+    from paperfeed.web.feeds import distinct_times
+
+    midnight = datetime.fromisoformat("2026-06-12T00:00:00+00:00")
+    second = datetime.fromisoformat("2026-06-12T00:00:01+00:00")
+    times = distinct_times([midnight, second, midnight, None], ["b", "c", "a", "d"])
+    assert times[2] == midnight and times[0] == second and times[1] > second and times[3] is None
+    assert len(set(times[:3])) == 3

@@ -6,8 +6,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from paperfeed.ingest.normalize import clean_text
-from paperfeed.ingest.snapshot import squash
+from paperfeed.ingest.normalize import clean_text, extract_project_page, split_author_string
+from paperfeed.ingest.snapshot import parse_snapshot_object, squash
 
 DEMO = Path(__file__).parents[1] / "demo"
 
@@ -33,10 +33,8 @@ def test_squash_matches_clean_text_on_every_demo_abstract():
                     assert squash(obj[key]) == clean_text(obj[key]), obj["id"]
 
 
-from paperfeed.ingest.normalize import extract_project_page, split_author_string  # noqa: E402
-from paperfeed.ingest.snapshot import parse_snapshot_object  # noqa: E402
-
-FIRST_PAPER = gzip.open(Path(__file__).parent.parent / "demo" / "arxiv-snapshot-sample.jsonl.gz").readline()
+with gzip.open(Path(__file__).parent.parent / "demo" / "arxiv-snapshot-sample.jsonl.gz") as _sample:
+    FIRST_PAPER = _sample.readline()
 
 
 def test_hyphenated_initials_stay_joined():
