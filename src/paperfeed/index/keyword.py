@@ -181,17 +181,22 @@ class KeywordIndex:
             clauses.append((tantivy.Occur.Must, rng))
         if not clauses:  # exclusions alone select nothing (there is nothing to rank)
             return None
-        clauses += [(tantivy.Occur.MustNot, self._phrase_clause(words)) for words in q.excluded]
+        clauses += [(tantivy.Occur.MustNot, clause) for clause in self._excluded_clauses(q)]
         return tantivy.Query.boolean_query(clauses)
+
+    def _excluded_clauses(self, q: ParsedQuery) -> list[tantivy.Query]:
+        return ([self._phrase_clause(words) for words in q.excluded]
+                + [self._author_clause(name) for name in q.excluded_authors]
+                + [tantivy.Query.term_query(self.schema, "cat", c) for c in q.excluded_categories])
 
     def excluded_among(self, q: ParsedQuery, pks) -> set[int]:
         """Which of ``pks`` hold a word or phrase the query excludes (``-word``, ``NOT word``):
         semantic candidates come from vectors, which know nothing of exclusions."""
         pks = [int(pk) for pk in pks]
-        if not q.excluded or not pks:
+        banned = [(tantivy.Occur.Should, clause) for clause in self._excluded_clauses(q)]
+        if not banned or not pks:
             return set()
         pk_terms = [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "pk", pk)) for pk in pks]
-        banned = [(tantivy.Occur.Should, self._phrase_clause(words)) for words in q.excluded]
         query = tantivy.Query.boolean_query([(tantivy.Occur.Must, tantivy.Query.boolean_query(banned)),
                                              (tantivy.Occur.Must, tantivy.Query.boolean_query(pk_terms))])
         searcher = self.searcher()
