@@ -95,3 +95,54 @@ def test_stats_and_days(run, tmp_path):
     assert stats["papers"] == 300 and stats["sources"] == {"listing": 300} and stats["database_bytes"] > 0
     days = run("days").output.split()
     assert days[0] == "2025-03-18" and sum(int(n) for n in days[1::2]) == 300
+
+
+def test_days_as_json(run, tmp_path):
+    import gzip
+    import itertools
+
+    path = tmp_path / "l.jsonl"
+    with gzip.open(DEMO / "arxiv-listing-2025-03_2026-07.jsonl.gz", "rb") as src:
+        path.write_bytes(b"".join(itertools.islice(src, 300)))
+    run("import", str(path))
+    rows = orjson.loads(run("days", "--json").output)
+    assert rows[0]["day"] == "2025-03-18" and sum(r["papers"] for r in rows) == 300
+    assert orjson.loads(run("days", "--json", "--limit", "1").output) == rows[-1:]
+
+
+def test_export_prints_a_summary_to_stderr_when_writing_stdout(run, tmp_path):
+    lines = b"\n".join(orjson.dumps({"id": f"doc-{i}", "title": "A study", "abstract": "Text."}) for i in range(3))
+    run("import", "-", input=lines)
+    piped = run("export")
+    assert len(piped.stdout_bytes.splitlines()) == 3 and b"exported" not in piped.stdout_bytes
+    assert piped.stderr == "exported 3 papers to stdout\n"
+    out = tmp_path / "dump.jsonl"
+    to_file = run("export", "--out", str(out))
+    assert to_file.stdout == f"exported 3 papers to {out}\n" and len(out.read_bytes().splitlines()) == 3
+
+
+def test_a_missing_file_or_config_is_one_clear_error(run, tmp_path):
+    missing = run("import", str(tmp_path / "missing.json"))
+    assert missing.exit_code == 1 and "Traceback" not in missing.output
+    assert missing.output.strip() == f"Error: cannot read {tmp_path / 'missing.json'}: no such file"
+    config = run("--config", str(tmp_path / "missing.toml"), "days")
+    assert config.exit_code == 2 and "missing.toml: no such file" in config.output
+
+
+def test_a_skipped_line_is_reported_once(tmp_path, sqlite_template):
+    """Through a real process: the CLI's own logging setup is what printed skips twice."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copy(sqlite_template, tmp_path / "p.db")
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(orjson.dumps({"id": "doc-1", "title": "Fine"}) + b"\n{broken\n")
+    env = {**os.environ, "PAPERFEED_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+           "PAPERFEED_DATA_DIR": str(tmp_path), "PAPERFEED_EMBED_IN_BACKGROUND": "false"}
+    done = subprocess.run([sys.executable, "-m", "paperfeed", "import", "--workers", "0", str(path)],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("line 2") == 1, done.stderr
+    assert "inserted 1" in done.stdout and "skipped 1" in done.stdout

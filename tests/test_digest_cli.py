@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 
 from click.testing import CliRunner
 
@@ -37,6 +38,9 @@ def test_add_preview_send_dry_run_and_status(sqlite_db, sqlite_settings, tmp_pat
     assert len(list(out.glob("*.eml"))) == 1
     status = run(sqlite_settings, "digest", "status", "--date", TODAY.isoformat())
     assert "subscribers: active 1" in status.output and "sent 1" in status.output
+    as_json = json.loads(run(sqlite_settings, "digest", "status", "--date", TODAY.isoformat(), "--json").output)
+    assert as_json["subscribers"] == {"active": 1} and as_json["deliveries"]["sent"] == 1
+    assert as_json["period"] == f"daily:{TODAY.isoformat()}" and as_json["paused"] == []
     assert "Nothing new" in run(sqlite_settings, "digest", "preview", "cli@example.com", "--date", TODAY.isoformat()).output
 
 

@@ -146,3 +146,30 @@ def test_atom_entries_do_not_share_one_midnight(client, path):
     entries = check_atom(client.get(path).content)
     updated = [e.findtext(ATOM + "updated") for e in entries]
     assert len(set(updated)) == len(updated)
+
+
+def test_shared_times_are_set_apart_without_colliding():
+    from paperfeed.web.feeds import distinct_times
+
+    midnight = datetime.fromisoformat("2026-06-12T00:00:00+00:00")
+    second = datetime.fromisoformat("2026-06-12T00:00:01+00:00")
+    times = distinct_times([midnight, second, midnight, None], ["b", "c", "a", "d"])
+    assert times[2] == midnight and times[0] == second and times[1] > second and times[3] is None
+    assert len(set(times[:3])) == 3
+
+
+@pytest.mark.parametrize("path,page", [
+    ("/feeds/latest", "/papers/date/2026-06-12"), ("/feeds/date/2025-03-19", "/papers/date/2025-03-19"),
+    ("/feeds/trending", "/"), ("/feeds/search?q=vision", "/search?q=vision")])
+def test_every_feed_links_its_page_names_authors_and_sends_html(client, path, page):
+    base, _, query = path.partition("?")
+    suffix = f"?{query}" if query else ""
+    channel = ET.fromstring(client.get(f"{base}.rss{suffix}").content).find("channel")
+    assert channel.findtext("link") == BASE + page
+    assert channel.find(f"{ATOM}link").get("href") == f"{BASE}{base}.rss{suffix}"
+    for item in channel.findall("item"):
+        assert item.findall(f"{DC}creator") and item.findtext("description").startswith("<p>")
+    feed = ET.fromstring(client.get(f"{base}.atom{suffix}").content)
+    for entry in feed.findall(f"{ATOM}entry"):
+        assert entry.find(f"{ATOM}author").findtext(f"{ATOM}name")
+        assert entry.find(f"{ATOM}content").get("type") == "html"

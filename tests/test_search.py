@@ -196,6 +196,14 @@ def test_minus_and_not_exclude_words_and_phrases(loaded):
     assert ids(search(loaded, "-quokka", mode="keyword")) == []  # nothing left to search for
 
 
+def test_filters_can_be_excluded_too(loaded):
+    assert ids(search(loaded, "quokka -cat:q-bio.BM", mode="keyword")) == ["2501.00001", "2501.00002"]
+    assert ids(search(loaded, "quokka -author:smith", mode="keyword")) == ["2501.00001", "2501.00002"]
+    assert ids(search(loaded, 'quokka NOT author:"grace hopper"', mode="keyword")) == ["2501.00001", "2501.00003"]
+    q = parse_query('-cat:cs.CV NOT author:"Ada Lovelace" -author:')
+    assert (q.excluded_categories, q.excluded_authors, q.excluded) == (["cs.cv"], [["Ada", "Lovelace"]], [])
+
+
 def test_an_unbalanced_quote_searches_its_words(loaded):
     assert ids(search(loaded, '"sparse att', mode="keyword"))[:2] == ["2501.00001", "2501.00004"]
     assert ids(search(loaded, 'author:"lovelace', mode="keyword")) == ["2501.00001"]
@@ -218,3 +226,10 @@ def test_query_parser_reads_exclusions_and_ids():
     assert q.words == ["vision", "open"]
     assert q.excluded == [["state", "space"], ["rnn"], ["x"]]
     assert q.ids == ["2501.00001", "hep-th/9901001"]
+
+
+def test_typos_fall_back_to_close_spellings(loaded):
+    assert ids(search(loaded, "protien difusion", mode="keyword"))[0] == "2501.00004"
+    assert ids(search(loaded, "difusion langauge modle", mode="hybrid"))[0] == "2501.00004"
+    # words the index holds are matched exactly, as before
+    assert ids(search(loaded, "quokka", mode="keyword")) == ["2501.00001", "2501.00003", "2501.00002"]

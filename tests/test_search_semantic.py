@@ -140,3 +140,7 @@ def test_exclusions_and_ids_hold_with_vectors(embedded, mode):
     assert DELTAPRODUCT not in ids(search(embedded, f"{USER_WORDS} -DeltaProduct", mode=mode, limit=50))
     assert DELTAPRODUCT not in ids(search(embedded, f"{USER_WORDS} NOT deltaproduct", mode=mode, limit=50))
     assert ids(search(embedded, f"arXiv:{DELTAPRODUCT} linear attention", mode=mode))[0] == DELTAPRODUCT
+
+
+def test_excluded_filters_hold_with_vectors(embedded):
+    assert DELTAPRODUCT not in ids(search(embedded, f"{USER_WORDS} -cat:cs.FL", mode="hybrid", limit=50))

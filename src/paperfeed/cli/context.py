@@ -12,6 +12,9 @@ class AppContext:
     """Settings and the database, opened (and migrated) only when a command needs them."""
 
     def __init__(self, config_file: Path | None):
+        # Settings read a missing TOML file as empty; a path the user named is a mistake to report.
+        if config_file is not None and not Path(config_file).is_file():
+            raise click.BadParameter(f"{config_file}: no such file", param_hint="'--config'")
         self.config_file = config_file
         self._settings: Settings | None = None
         self._db: Database | None = None

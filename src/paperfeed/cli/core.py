@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -29,11 +32,44 @@ def print_report(report: ImportReport) -> None:
 
 
 def run_imports(app: AppContext, files, fmt: str | None, progress: bool, workers: int | None = None) -> ImportReport:
+    check_readable(files)
     total = ImportReport()
-    for path in files:
-        with progress_bar(Path(str(path)).name, progress and str(path) != "-", unit="bytes") as on_progress:
-            total.merge(import_file(app.db, path, fmt=fmt, on_progress=on_progress, workers=workers))
+    with report_skips_once():
+        for path in files:
+            try:
+                with progress_bar(Path(str(path)).name, progress and str(path) != "-", unit="bytes") as on_progress:
+                    total.merge(import_file(app.db, path, fmt=fmt, on_progress=on_progress, workers=workers))
+            except OSError as exc:  # e.g. removed or unreadable since the check above
+                raise click.ClickException(f"cannot read {path}: {exc.strerror or exc}") from None
     return total
+
+
+def check_readable(files) -> None:
+    """One clear line before anything is imported, not a traceback halfway through."""
+    for path in files:
+        if path == "-":
+            continue
+        target = Path(path)
+        if not target.is_file():
+            raise click.ClickException(f"cannot read {path}: no such file")
+        try:
+            with target.open("rb"):
+                pass
+        except OSError as exc:
+            raise click.ClickException(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def report_skips_once():
+    """The importer logs each skipped line (servers and jobs need that); here print_report
+    lists them, so its log lines would show every skip twice."""
+    logger = logging.getLogger("paperfeed.ingest.importer")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 @click.command()
@@ -96,16 +132,25 @@ def export(app: AppContext, since, out: str) -> None:
     from paperfeed.ingest.export import iter_export_lines
 
     since_day = since.date() if since else None
-    sink = sys.stdout.buffer if out == "-" else open(out, "wb")
+    to_stdout = out == "-"
+    try:
+        sink = sys.stdout.buffer if to_stdout else open(out, "wb")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
+    written = 0
     try:
         with app.db.session() as session:
             for line in iter_export_lines(session, since_day):
                 sink.write(line)
+                written += 1
     finally:
-        if sink is not sys.stdout.buffer:
+        if not to_stdout:
             sink.close()
         else:
             sink.flush()
+    # On stderr when the papers go to stdout, so a pipe gets only JSON lines.
+    where = "stdout" if to_stdout else out
+    click.echo(f"exported {written} paper{'' if written == 1 else 's'} to {where}", err=to_stdout)
 
 
 @click.command()
@@ -114,7 +159,6 @@ def export(app: AppContext, since, out: str) -> None:
 def stats(app: AppContext, as_json: bool) -> None:
     """Show counts: papers, days, entries, sources and database size."""
     import dataclasses
-    import json
 
     from paperfeed.store.feed import instance_stats
 
@@ -141,15 +185,20 @@ def _database_size(app: AppContext) -> int:
 
 
 @click.command()
-@click.option("--limit", type=int, default=0, help="Show only the latest N days.")
+@click.option("--limit", type=click.IntRange(min=0), default=0, help="Show only the latest N days.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: a list of {day, papers}.")
 @pass_app
-def days(app: AppContext, limit: int) -> None:
+def days(app: AppContext, limit: int, as_json: bool) -> None:
     """List the days that have papers, with counts."""
     from paperfeed.store.feed import days_with_counts
 
     with app.db.session() as session:
         rows = days_with_counts(session)
-    for day, count in rows[-limit:] if limit else rows:
+    rows = rows[-limit:] if limit else rows
+    if as_json:
+        click.echo(json.dumps([{"day": day.isoformat(), "papers": count} for day, count in rows], indent=2))
+        return
+    for day, count in rows:
         click.echo(f"{day.isoformat()}  {count}")
 
 

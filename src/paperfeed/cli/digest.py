@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -149,8 +150,9 @@ def unpause(app: AppContext, email: str) -> None:
 @digest.command("status")
 @click.option("--period", type=click.Choice(["daily", "weekly"]), default="daily", show_default=True)
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Default: today (UTC).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_app
-def status(app: AppContext, period: str, day) -> None:
+def status(app: AppContext, period: str, day, as_json: bool) -> None:
     """Subscriber counts, paused subscribers, and this period's deliveries by status."""
     from paperfeed.digest.pool import period_for
     from paperfeed.digest.send import today_utc
@@ -161,6 +163,12 @@ def status(app: AppContext, period: str, day) -> None:
         subs = store.subscriber_counts(session)
         deliveries = store.period_counts(session, key)
         paused = store.paused_subscribers(session)
+    if as_json:
+        click.echo(json.dumps({
+            "period": key, "subscribers": dict(sorted(subs.items())), "deliveries": dict(sorted(deliveries.items())),
+            "paused": [{"email": s.email, "failures": s.permanent_failures, "last_error": s.last_error}
+                       for s in paused]}, indent=2))
+        return
     click.echo("subscribers: " + (", ".join(f"{k} {v}" for k, v in sorted(subs.items())) or "none"))
     click.echo(f"{key}: " + (", ".join(f"{k} {v}" for k, v in sorted(deliveries.items())) or "nothing planned"))
     for sub in paused:

@@ -27,6 +27,7 @@ from paperfeed.index.query import ParsedQuery
 FIELD_BOOSTS = {"text": 1.0, "title": 0.3, "authors": 0.2}
 SCHEMA_VERSION = "2"
 UNKNOWN_DAY = -1
+MIN_FUZZY_CHARS = 4  # shorter words one edit away from a typo are mostly other words
 _EPOCH = date(1970, 1, 1)
 _STEM = (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).filter(tantivy.Filter.remove_long(40))
          .filter(tantivy.Filter.lowercase()).filter(tantivy.Filter.stemmer("english")).build())
@@ -180,17 +181,22 @@ class KeywordIndex:
             clauses.append((tantivy.Occur.Must, rng))
         if not clauses:  # exclusions alone select nothing (there is nothing to rank)
             return None
-        clauses += [(tantivy.Occur.MustNot, self._phrase_clause(words)) for words in q.excluded]
+        clauses += [(tantivy.Occur.MustNot, clause) for clause in self._excluded_clauses(q)]
         return tantivy.Query.boolean_query(clauses)
+
+    def _excluded_clauses(self, q: ParsedQuery) -> list[tantivy.Query]:
+        return ([self._phrase_clause(words) for words in q.excluded]
+                + [self._author_clause(name) for name in q.excluded_authors]
+                + [tantivy.Query.term_query(self.schema, "cat", c) for c in q.excluded_categories])
 
     def excluded_among(self, q: ParsedQuery, pks) -> set[int]:
         """Which of ``pks`` hold a word or phrase the query excludes (``-word``, ``NOT word``):
         semantic candidates come from vectors, which know nothing of exclusions."""
         pks = [int(pk) for pk in pks]
-        if not q.excluded or not pks:
+        banned = [(tantivy.Occur.Should, clause) for clause in self._excluded_clauses(q)]
+        if not banned or not pks:
             return set()
         pk_terms = [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "pk", pk)) for pk in pks]
-        banned = [(tantivy.Occur.Should, self._phrase_clause(words)) for words in q.excluded]
         query = tantivy.Query.boolean_query([(tantivy.Occur.Must, tantivy.Query.boolean_query(banned)),
                                              (tantivy.Occur.Must, tantivy.Query.boolean_query(pk_terms))])
         searcher = self.searcher()
@@ -198,13 +204,22 @@ class KeywordIndex:
 
     def _word_clauses(self, words: list[str]) -> list:
         text = " ".join(words)
-        out = []
-        for field in ("text", "title"):
-            for term in dict.fromkeys(_STEM.analyze(text)):
-                out.append(self._boosted(field, term))
+        stems = list(dict.fromkeys(_STEM.analyze(text)))
+        out = [self._boosted(field, term) for field in ("text", "title") for term in stems]
         for term in dict.fromkeys(_PLAIN.analyze(text)):
             out.append(self._boosted("authors", term))
+        out += [self._close_spellings(term) for term in stems if self._is_unknown(term)]
         return [(tantivy.Occur.Should, c) for c in out]
+
+    def _is_unknown(self, term: str) -> bool:
+        return len(term) >= MIN_FUZZY_CHARS and self.searcher().doc_freq("text", term) == 0
+
+    def _close_spellings(self, term: str) -> tantivy.Query:
+        """A word no paper holds is most likely a typo ("difusion"): match terms one edit
+        away (two for long words). Vectors forgive typos too, but only once they are built;
+        this keeps keyword search useful meanwhile. Each such match scores a constant."""
+        distance = 2 if len(term) >= 8 else 1
+        return tantivy.Query.fuzzy_term_query(self.schema, "text", term, distance=distance)
 
     def _boosted(self, field: str, term: str) -> tantivy.Query:
         query = tantivy.Query.term_query(self.schema, field, term)

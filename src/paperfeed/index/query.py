@@ -2,7 +2,8 @@
 
 Grammar (forgiving: anything unrecognised is treated as plain words, never an error):
 ``"exact phrase"``, ``author:name`` or ``author:"Ada Lovelace"``, ``cat:cs.LG`` (or an
-archive, ``cat:cs``), ``-word``, ``-"phrase"`` or ``NOT word`` to exclude, an arXiv id
+archive, ``cat:cs``), ``-word``, ``-"phrase"``, ``-author:name``, ``-cat:cs.CV`` or
+``NOT word`` to exclude, an arXiv id
 (``2401.01234``, ``arXiv:2401.01234v2``, an abs/pdf URL) to look that paper up, and plain
 words. Bare ``AND``/``OR`` and punctuation are dropped; all plain words are OR-ed and
 ranked by BM25. A quote left open searches its words.
@@ -28,6 +29,8 @@ class ParsedQuery:
     authors: list[list[str]] = field(default_factory=list)  # each a name as words
     categories: list[str] = field(default_factory=list)
     excluded: list[list[str]] = field(default_factory=list)  # words or phrases no result may hold
+    excluded_authors: list[list[str]] = field(default_factory=list)  # -author:name
+    excluded_categories: list[str] = field(default_factory=list)  # -cat:cs.CV
     ids: list[str] = field(default_factory=list)  # arXiv ids typed or pasted: looked up directly
 
     @property
@@ -54,7 +57,9 @@ def parse_query(raw: str) -> ParsedQuery:
             negate_next = True
             continue
         negate, negate_next = bool(minus) or negate_next, False
-        if negate:
+        if negate and (fname or fname2) and FILTER_FIELDS.get((fname or fname2).lower()):
+            _add_excluded_filter(parsed, fname or fname2, _unquote(fquoted) if fname else fvalue)
+        elif negate:
             _add_excluded(parsed, token)
         elif fname is not None:
             _add_filter(parsed, fname, _unquote(fquoted), bare_text=token)
@@ -96,6 +101,13 @@ def _add_excluded(parsed: ParsedQuery, token: str) -> None:
     words = _indexable(_WORD.findall(token))
     if words:  # "-" alone, or "-_", excludes nothing
         parsed.excluded.append(words)
+
+
+def _add_excluded_filter(parsed: ParsedQuery, name: str, value: str) -> None:
+    scratch = ParsedQuery()
+    _add_filter(scratch, name, value, bare_text="")
+    parsed.excluded_authors += scratch.authors
+    parsed.excluded_categories += scratch.categories
 
 
 def arxiv_id_in(text: str) -> str | None:

@@ -14,12 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
 
-from paperfeed.ingest.normalize import (
-    clean_optional,
-    clean_text,
-    extract_code_urls,
-    parse_author_name,
-)
+from paperfeed.ingest.normalize import (clean_optional, clean_text, extract_code_urls, extract_project_page,
+                                        parse_author_name)
 from paperfeed.ingest.reading import PARSE_ERRORS, read_document, unreadable
 from paperfeed.ingest.xmlparts import naive_utc, split_items, text_of, to_int
 from paperfeed.records import MalformedRecord, PaperRecord, arxiv_urls, split_version
@@ -107,6 +103,7 @@ def parse_entry(entry: ET.Element) -> PaperRecord:
         abs_url=abs_url,
         pdf_url=pdf_url,
         code_urls=extract_code_urls(abstract, comments),
+        project_page=extract_project_page(comments),
         source=SOURCE,
     ).validate()
 

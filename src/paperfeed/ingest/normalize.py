@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from paperfeed.ingest.reading import MAX_RAW_TEXT
+from paperfeed.links import is_safe_url
 from paperfeed.records import Author, MalformedRecord
 
 # --- text --------------------------------------------------------------------
@@ -75,6 +76,27 @@ def _normalise_repo_url(url: str) -> str | None:
     return f"https://{host}/{parts[3]}/{repo}"
 
 
+# --- project pages -----------------------------------------------------------
+
+# "Project page: URL", "Project: URL", "project website at URL", "Project page is available
+# at \url{URL}": the words before the URL decide, so a bare link in a comment is not taken.
+_PROJECT_PAGE = re.compile(
+    r"\bproject(?:[ -]?(?:page|website|site|homepage|webpage))?\s*"
+    r"(?::|(?:is\s+)?(?:available\s+|hosted\s+)?(?:at|on)\b)\s*(?:\\url\{\s*)?(https?://[^\s\"'<>{}]+)",
+    re.I)
+
+
+def extract_project_page(comments: str | None) -> str | None:
+    """The project page an arXiv comment names, if it is a safe http(s) URL."""
+    if not comments or "project" not in comments.lower():
+        return None
+    for match in _PROJECT_PAGE.finditer(comments):
+        url = match.group(1).rstrip(_TRAILING)
+        if is_safe_url(url):
+            return url
+    return None
+
+
 # --- authors -----------------------------------------------------------------
 
 _SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
@@ -85,12 +107,23 @@ def split_author_string(authors: str) -> list[str]:
     text = clean_text(authors)
     text = re.sub(r"\([^()]*\)", "", text)  # affiliations in parentheses
     parts = re.split(r",\s*|\s+and\s+", text)
-    return [p.strip() for p in parts if p.strip()]
+    # A part without a letter or digit is a separator, not a person ("Essential AI, :, ...").
+    return [p.strip() for p in parts if _NAMED.search(p)]
+
+
+_NAMED = re.compile(r"\w")
+_SPLIT_INITIALS = re.compile(r"(\w\.)\s+-(?=\w)")
+
+
+def join_initials(name: str) -> str:
+    """arXiv's authors_parsed splits hyphenated initials: 'C. -P.' is 'C.-P.'. Anything but
+    text is left for the record check to refuse."""
+    return _SPLIT_INITIALS.sub(r"\1-", name) if type(name) is str and " -" in name else name
 
 
 def parse_author_name(name: str) -> Author:
     """'Ada B. Lovelace Jr.' -> Author(last='Lovelace', first='Ada B.', suffix='Jr.')."""
-    name = clean_text(name)
+    name = join_initials(clean_text(name))
     tokens = name.split()
     suffix = ""
     if len(tokens) > 1 and tokens[-1].lower() in _SUFFIXES:
@@ -105,6 +138,8 @@ def authors_from_parsed(parsed: list[list[str]]) -> list[Author]:
     out = []
     for triple in parsed:
         last, first, suffix = (list(triple) + ["", "", ""])[:3]
+        first = join_initials(first)
         name = " ".join(p for p in (first, last, suffix) if p).strip()
-        out.append(Author(name=name, last=last, first=first, suffix=suffix))
+        if _NAMED.search(name):  # [":", "", ""] is a separator, not a person
+            out.append(Author(name=name, last=last, first=first, suffix=suffix))
     return out

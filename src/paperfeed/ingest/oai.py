@@ -16,11 +16,7 @@ from email.utils import parsedate_to_datetime
 from typing import BinaryIO
 
 from paperfeed.ingest.normalize import (
-    clean_optional,
-    clean_text,
-    extract_code_urls,
-    parse_author_name,
-    split_author_string,
+    clean_optional, clean_text, extract_code_urls, extract_project_page, parse_author_name, split_author_string,
 )
 from paperfeed.ingest.reading import PARSE_ERRORS, read_document, unreadable
 from paperfeed.ingest.xmlparts import naive_utc, split_items, text_of, texts_of, to_int
@@ -200,6 +196,7 @@ def _record(body: ET.Element, p: str, authors: list[Author], submitted, updated)
         abs_url=abs_url,
         pdf_url=pdf_url,
         code_urls=extract_code_urls(abstract, comments),
+        project_page=extract_project_page(comments),
         source=SOURCE,
         extra=extra,
     )
@@ -227,6 +224,7 @@ def _from_oai_dc(body: ET.Element, paper_id: str) -> PaperRecord:
         abs_url=abs_url,
         pdf_url=pdf_url,
         code_urls=extract_code_urls(abstract, comments),
+        project_page=extract_project_page(comments),
         source=SOURCE,
     )
 

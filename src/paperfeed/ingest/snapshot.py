@@ -14,19 +14,9 @@ import re
 from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
 
-from paperfeed.ingest.normalize import (
-    check_raw_text,
-    extract_code_urls,
-    parse_author_name,
-    split_author_string,
-)
-from paperfeed.records import (
-    Author,
-    EntryRecord,
-    MalformedRecord,
-    PaperRecord,
-    arxiv_urls,
-)
+from paperfeed.ingest.normalize import (check_raw_text, extract_code_urls, extract_project_page, join_initials,
+                                        parse_author_name, split_author_string)
+from paperfeed.records import Author, EntryRecord, MalformedRecord, PaperRecord, arxiv_urls
 
 SOURCE = "snapshot"
 _MONTHS = {m: i for i, m in enumerate(
@@ -70,6 +60,7 @@ def parse_snapshot_object(obj: dict) -> PaperRecord:
         abs_url=abs_url,
         pdf_url=pdf_url,
         code_urls=_code_urls(abstract, comments),
+        project_page=extract_project_page(comments),
         source="listing" if announced else SOURCE,
         entries=[EntryRecord(day=announced, source="auto")] if announced else [],
     ).validate()
@@ -122,9 +113,12 @@ def _authors(obj: dict) -> list[Author]:
         # the common [last, first, ""] triple inline: a paper has six authors on average
         if type(triple) is list and len(triple) == 3 and triple[0] and triple[1] and not triple[2]:
             last, first, suffix = triple
+            first = join_initials(first)
             out.append(Author(f"{first} {last}".strip(), last, first, suffix))
         else:
-            out.append(_author_from_triple(triple))
+            author = _author_from_triple(triple)
+            if any(c.isalnum() for c in author.name):  # [":", "", ""] is a separator, not a person
+                out.append(author)
     return out
 
 
@@ -133,6 +127,7 @@ def _author_from_triple(triple) -> Author:
     if type(triple) is not list or not all(type(part) is str for part in triple):
         raise MalformedRecord(f"bad authors_parsed entry: {triple!r:.80}")
     last, first, suffix = (triple + ["", "", ""])[:3]
+    first = join_initials(first)
     if first and last and not suffix:
         name = f"{first} {last}".strip()
     else:

@@ -187,7 +187,7 @@ def rank_with_vector(keyword_index: KeywordIndex, snap: VectorSnapshot, parsed: 
     if mode == "hybrid" or constrained:  # plain semantic queries need no BM25 (2 ms at 75k)
         keyword, _ = keyword_index.search(parsed, limit=kw_depth, since=since, until=until)
     semantic = snap.search(vec, candidates, since=since, until=until, categories=parsed.categories or None)
-    if parsed.excluded:  # vectors know nothing of "-word"
+    if parsed.excluded or parsed.excluded_authors or parsed.excluded_categories:  # vectors know no "-word"
         banned = keyword_index.excluded_among(parsed, [pk for pk, _ in semantic])
         semantic = [(pk, s) for pk, s in semantic if pk not in banned]
     if constrained:  # phrases and author filters must hold in every mode

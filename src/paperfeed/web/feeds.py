@@ -81,14 +81,14 @@ def distinct_times(times: list[datetime | None], keys: list[str]) -> list[dateti
     """Entries that share a timestamp (arXiv and HF often give only a date) are set apart by
     whole seconds, in order of paper id so an entry keeps its time from one fetch to the next:
     the W3C validator warns on every repeated atom:updated."""
-    by_time: dict[datetime, list[int]] = {}
-    for index, when in enumerate(times):
-        if when is not None:
-            by_time.setdefault(when, []).append(index)
     result = list(times)
-    for when, indexes in by_time.items():
-        for offset, index in enumerate(sorted(indexes, key=lambda i: keys[i])):
-            result[index] = when + timedelta(seconds=offset)
+    taken: set[datetime] = set()
+    for index in sorted((i for i, t in enumerate(times) if t is not None), key=lambda i: (times[i], keys[i])):
+        when = times[index]
+        while when in taken:
+            when += timedelta(seconds=1)
+        taken.add(when)
+        result[index] = when
     return result
 
 
