@@ -42,7 +42,11 @@ def send(app: AppContext, period: str, dry_run: Path | None, day, batch_size: in
     (killed?), or any with --no-wait. Run again after the time it prints.
     """
     from paperfeed.digest.send import send_period
+    from paperfeed.index.sync import sync_keyword_if_free
     from paperfeed.mail import MailConfigError
+
+    # interest queries search this data dir's index, which no server may be keeping current
+    sync_keyword_if_free(app.db, app.settings)
 
     try:
         report = send_period(app.db, period, day.date() if day else None, dry_run_dir=dry_run,

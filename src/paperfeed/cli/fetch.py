@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import click
 
 from paperfeed.cli.context import AppContext, pass_app
-from paperfeed.cli.core import print_report
+from paperfeed.cli.core import print_report, report_skips_once
 from paperfeed.cli.progress import progress_bar
 
 DEFAULT_DAYS_BACK = 7
@@ -29,7 +29,8 @@ def fetch() -> None:
 
 
 def _fail_cleanly(func):
-    """Turn fetch failures into one clear error line and a non-zero exit."""
+    """Turn fetch failures into one clear error line and a non-zero exit; skipped records
+    are listed once, by print_report."""
     import functools
 
     from paperfeed.ingest.atom import ArxivApiError
@@ -39,7 +40,8 @@ def _fail_cleanly(func):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
-            return func(*args, **kwargs)
+            with report_skips_once():
+                return func(*args, **kwargs)
         except (ArxivApiError, OaiError, FetchError) as exc:
             raise click.ClickException(str(exc)) from exc
 
