@@ -146,3 +146,16 @@ def test_a_skipped_line_is_reported_once(tmp_path, sqlite_template):
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("line 2") == 1, done.stderr
     assert "inserted 1" in done.stdout and "skipped 1" in done.stdout
+
+
+def test_an_unreachable_database_is_one_line_not_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    env = {**__import__("os").environ, "PAPERFEED_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/nowhere",
+           "PAPERFEED_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "paperfeed", "stats"], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: cannot reach the database") and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

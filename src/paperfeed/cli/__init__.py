@@ -35,7 +35,14 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def main() -> None:
-    cli(prog_name="paperfeed")
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        cli(prog_name="paperfeed")
+    except OperationalError as exc:  # one line, not a traceback: the operator needs the cause only
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        click.echo(f"Error: cannot reach the database: {reason}", err=True)
+        sys.exit(1)
 
 
 from paperfeed.cli import core  # noqa: E402  (commands register on the group)
