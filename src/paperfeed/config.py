@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     job_retry_minutes: int = 15  # a failed job retries after 15, 30, 60 ... minutes, up to its next slot
     job_check_seconds: float = 60.0
 
+    # anonymous page and read-API answers kept in memory, keyed by the change sequence (0: off)
+    page_cache_entries: int = 512
+
     config_file: Path | None = None
 
     @field_validator("trusted_proxies", mode="before")

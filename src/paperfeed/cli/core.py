@@ -271,7 +271,7 @@ def serve_log_config() -> dict:
         "version": 1, "disable_existing_loggers": False,
         "formatters": {"plain": {"format": LOG_FORMAT}},
         "handlers": {"stderr": handler},
-        "root": {"handlers": ["stderr"], "level": "WARNING"},
+        "root": {"handlers": ["stderr"], "level": logging.getLevelName(logging.getLogger().level)},  # -v: INFO
         "loggers": {"paperfeed.access": {"level": "INFO"}, "uvicorn.access": {"level": "WARNING"},
                     "uvicorn.error": {"level": "INFO"}, "uvicorn": {"level": "INFO"}},
     }

@@ -93,6 +93,10 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     from paperfeed.web import digest as digest_pages
     from paperfeed.web import settings as settings_pages
 
+    if settings.page_cache_entries:  # inside CSRF: a cached page gets this visitor's token
+        from paperfeed.web.pagecache import PageCache
+
+        app.add_middleware(PageCache, db=database, maxsize=settings.page_cache_entries)
     _install_community(app)
     _install_guards(app)
     for feature in (accounts, settings_pages, votes, submissions, comments, admin, search, feeds, digest_pages):
