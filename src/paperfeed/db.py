@@ -136,8 +136,14 @@ class Database:
             try:
                 yield session
                 session.commit()
-            except BaseException:
-                session.rollback()
+            except BaseException as exc:
+                try:
+                    session.rollback()
+                except Exception:
+                    # a Ctrl-C that lands inside commit() leaves the session mid-commit, and
+                    # rollback() then refuses: the original interruption is what to report
+                    if isinstance(exc, Exception):
+                        raise
                 raise
 
     @property
