@@ -268,3 +268,11 @@ def test_scheduler_sends_once_a_day_from_the_configured_hour(mail_db, smtp):
     assert scheduler.tick(day.replace(hour=9)) is False  # already ran today
     assert DigestScheduler(mail_db).tick(day.replace(hour=8)) is True  # a second worker: no duplicate
     assert len(smtp.handler.to("sched@example.com")) == 1
+
+
+def test_the_subject_names_the_papers_days_not_the_sending_day(mail_db, smtp):
+    seed_day(mail_db, TODAY, n=6)
+    subscribe_active(mail_db, "late@example.com")
+    assert send_period(mail_db, "daily", TODAY + timedelta(days=1)).sent == 1  # the data ends a day earlier
+    subject = smtp.handler.to("late@example.com")[0].message["Subject"]
+    assert subject == f"Trending papers, {TODAY.strftime('%-d %b %Y')}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ SIMILAR_HITS = 50
 class DigestPeriod:
     kind: str  # daily | weekly
     today: date  # the day the digest goes out
+    newest: date | None = None  # the newest day its papers come from (set once the pool is built)
 
     @property
     def key(self) -> str:
@@ -42,9 +43,12 @@ class DigestPeriod:
 
     @property
     def label(self) -> str:
+        """Named after the papers' days, not the sending day: an instance whose newest papers
+        are from July says July in a November mail."""
+        day = self.newest or self.today
         if self.kind == "daily":
-            return self.today.strftime("%-d %b %Y")
-        return "week of " + (self.today - timedelta(days=self.today.weekday())).strftime("%-d %b %Y")
+            return day.strftime("%-d %b %Y")
+        return "week of " + (day - timedelta(days=day.weekday())).strftime("%-d %b %Y")
 
 
 def period_for(kind: str, today: date) -> DigestPeriod:
@@ -69,6 +73,11 @@ def build_pool(db: Database, period: DigestPeriod) -> tuple[Pool, tuple[date, da
         order = trending_paper_pks(session, *span)
         candidates = _candidates(session, order)
     return index_pool(candidates), span
+
+
+def labelled(period: DigestPeriod, span: tuple[date, date] | None) -> DigestPeriod:
+    """The period named after the newest day its pool holds."""
+    return replace(period, newest=span[1]) if span else period
 
 
 def _candidates(session: Session, order: list[int]) -> list[Candidate]:

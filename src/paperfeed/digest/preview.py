@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 from paperfeed.db import Database
 from paperfeed.digest.choose import Interests, choose
-from paperfeed.digest.pool import build_pool, period_for, prepare_queries
+from paperfeed.digest.pool import build_pool, labelled, period_for, prepare_queries
 from paperfeed.digest.render import Recipient, render_digest
 from paperfeed.digest.subscribe import normalize_email
 from paperfeed.models import utcnow
@@ -26,6 +26,7 @@ def preview_message(db: Database, email: str, kind: str | None = None, today: da
         history = store.sent_history(session, [sub.pk], utcnow() - timedelta(days=HISTORY_DAYS))
     period = period_for(kind or sub.frequency, today or today_utc())
     pool, span = build_pool(db, period)
+    period = labelled(period, span)
     prepare_queries(db, pool, set(sub.keywords), span)
     interests = Interests(tuple(sub.categories), tuple(sub.keywords), tuple(sub.authors))
     papers = choose(pool, interests, sub.size, history.get(sub.pk, set()))

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from paperfeed.db import Database
 from paperfeed.digest.choose import Interests, Pool, choose
-from paperfeed.digest.pool import DigestPeriod, build_pool, period_for, prepare_queries
+from paperfeed.digest.pool import DigestPeriod, build_pool, labelled, period_for, prepare_queries
 from paperfeed.digest.render import DigestMail, DigestRenderer, Recipient
 from paperfeed.mail import Mailer, PermanentMailError, TemporaryMailError, address_of
 from paperfeed.models import utcnow
@@ -97,6 +97,7 @@ def send_period(db: Database, kind: str, today: date | None = None, *, dry_run_d
     with db.session() as session:
         report.planned = store.plan_deliveries(session, period.key, kind, period.max_weekday, utcnow())
     pool, span = build_pool(db, period)
+    period = labelled(period, span)
     report.timings["pool"] += time.perf_counter() - clock
     heartbeat = _Heartbeat(db, period, owner=uuid.uuid4().hex)
     with heartbeat, _Sender(db, DigestRenderer(settings, period), pool, span, report, dry_run_dir,
