@@ -16,8 +16,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import or_, select
-
 from paperfeed.db import Database
 from paperfeed.index.embed import EmbeddingUnavailable, get_embedder
 from paperfeed.index.engine import engine_for, forget_engines  # noqa: F401  (tests reset handles)
@@ -27,6 +25,8 @@ from paperfeed.index.query import ParsedQuery, parse_query
 from paperfeed.index.vectors import VectorSnapshot
 from paperfeed.models import Paper
 from paperfeed.rank.fusion import Ranking, zscore_complete
+from paperfeed.store.papers import get_paper
+from paperfeed.store.search import live_papers, live_pks_by_id, scan_for_words
 
 log = logging.getLogger(__name__)
 MODES = ("keyword", "semantic", "hybrid")
@@ -138,8 +138,7 @@ def _pinned_first(db: Database, parsed: ParsedQuery, ranking: Ranking, total: in
     if not parsed.ids:
         return ranking, total
     with db.session() as session:
-        found = dict(session.execute(select(Paper.id, Paper.pk).where(Paper.id.in_(parsed.ids),
-                                                                       Paper.withdrawn.is_(False))).all())
+        found = live_pks_by_id(session, parsed.ids)
     pinned = list(dict.fromkeys(found[i] for i in parsed.ids if i in found))
     top = max((score for _, score in ranking), default=1.0)
     rest = [(pk, score) for pk, score in ranking if pk not in set(pinned)]
@@ -152,25 +151,8 @@ def _fallback(db: Database, parsed: ParsedQuery, depth: int, since, until) -> Ra
     words = [w for w in [*parsed.words, *(" ".join(p) for p in parsed.phrases), *(" ".join(a) for a in parsed.authors)]
              if len(w) > 1][:FALLBACK_WORDS]
     with db.session() as session:
-        for column in (Paper.title, Paper.abstract):
-            stmt = select(Paper.pk).where(Paper.withdrawn.is_(False))
-            if words:
-                stmt = stmt.where(or_(*(column.ilike(f"%{_escape_like(w)}%", escape="\\") for w in words)))
-            if parsed.categories:
-                stmt = stmt.where(or_(*(Paper.categories.ilike(f"%{_escape_like(c)}%", escape="\\")
-                                        for c in parsed.categories)))
-            if since:
-                stmt = stmt.where(Paper.announced_on >= since)
-            if until:
-                stmt = stmt.where(Paper.announced_on <= until)
-            pks = list(session.scalars(stmt.order_by(Paper.pk.desc()).limit(depth)))
-            if pks or not words:
-                break
+        pks = scan_for_words(session, words, parsed.categories, since, until, depth)
     return [(pk, 0.0) for pk in pks]
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def rank_with_vector(keyword_index: KeywordIndex, snap: VectorSnapshot, parsed: ParsedQuery, vec, mode: str,
@@ -224,8 +206,7 @@ def _load_papers(db: Database, pks: list[int]) -> dict[int, Paper]:
     if not pks:
         return {}
     with db.session() as session:
-        rows = session.scalars(select(Paper).where(Paper.pk.in_(pks), Paper.withdrawn.is_(False)))
-        return {p.pk: p for p in rows}
+        return live_papers(session, pks)
 
 
 def _hits(db: Database, page: Ranking, parsed: ParsedQuery, with_highlights: bool = True) -> list[SearchHit]:
@@ -247,7 +228,7 @@ def similar(db: Database, paper_id: str, k: int = 5) -> list[SearchHit]:
     if k <= 0:
         return []
     with db.session() as session:
-        paper = session.scalar(select(Paper).where(Paper.id == paper_id))
+        paper = get_paper(session, paper_id)
     if paper is None:
         return []
     engine = engine_for(db.settings)
