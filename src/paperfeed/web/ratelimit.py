@@ -16,17 +16,23 @@ one key let at most ``limit`` through, across workers and nodes.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection
 
 from paperfeed.db import Database
-from paperfeed.models import RateLimitHit
+from paperfeed.store.ratelimit import (
+    clear_key,
+    delete_hits,
+    hit_at,
+    hits_since,
+    lock_keys,
+    record_hit,
+)
 
 
 @dataclass(frozen=True)
@@ -64,25 +70,21 @@ class RateLimiter:
             longest = max((self._wait(conn, limit, now) for limit in limits), default=0)
             if longest > 0:
                 raise RateLimited(longest)
-            pks = {limit.key: self._record(conn, limit.key, now, self._window(limit)) for limit in limits}
+            pks = {limit.key: record_hit(conn, limit.key, now, self._window(limit)) for limit in limits}
         return Reservation(pks)
 
     def release(self, reservation: Reservation, keys: list[str]) -> None:
         pks = [reservation.pks[key] for key in keys if key in reservation.pks]
         if pks:
             with self.db.engine.begin() as conn:
-                conn.execute(delete(RateLimitHit).where(RateLimitHit.pk.in_(pks)))
+                delete_hits(conn, pks)
 
     @contextmanager
     def _locked(self, keys: list[str]) -> Iterator[Connection]:
         """A transaction that holds the write lock (SQLite) or every key's advisory lock
         (PostgreSQL, taken in a fixed order so two callers never deadlock); commits on exit."""
         with self.db.engine.connect() as conn:
-            if self.db.is_sqlite:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            else:
-                for lock_id in sorted({_lock_id(key) for key in keys}):
-                    conn.execute(select(func.pg_advisory_xact_lock(lock_id)))
+            lock_keys(conn, keys)
             try:
                 yield conn
             except BaseException:
@@ -96,28 +98,13 @@ class RateLimiter:
     def _wait(self, conn: Connection, limit: Limit, now: float) -> int:
         window = self._window(limit)
         since = now - window
-        count, oldest = conn.execute(
-            select(func.count(), func.min(RateLimitHit.at))
-            .where(RateLimitHit.key == limit.key, RateLimitHit.at > since)
-        ).one()
+        count, oldest = hits_since(conn, limit.key, since)
         if count < limit.limit:
             return 0
         # the (count - limit + 1)-th oldest hit must leave the window before one more is allowed
-        nth = conn.scalar(
-            select(RateLimitHit.at).where(RateLimitHit.key == limit.key, RateLimitHit.at > since)
-            .order_by(RateLimitHit.at).offset(count - limit.limit).limit(1)
-        )
+        nth = hit_at(conn, limit.key, since, count - limit.limit)
         return max(1, math.ceil((nth if nth is not None else oldest) + window - now))
-
-    def _record(self, conn: Connection, key: str, now: float, window: int) -> int:
-        conn.execute(delete(RateLimitHit).where(RateLimitHit.key == key, RateLimitHit.at <= now - window))
-        return conn.execute(insert(RateLimitHit).values(key=key, at=now).returning(RateLimitHit.pk)).scalar_one()
 
     def clear(self, key: str) -> None:
         with self.db.engine.begin() as conn:
-            conn.execute(delete(RateLimitHit).where(RateLimitHit.key == key))
-
-
-def _lock_id(key: str) -> int:
-    """A stable signed 64-bit id for a key's advisory lock (the same in every process)."""
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+            clear_key(conn, key)
