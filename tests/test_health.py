@@ -21,6 +21,7 @@ from paperfeed.jobs.fetch import Job
 from paperfeed.jobs.runner import JobRunner
 from paperfeed.jobs.schedule import EveryHours
 from paperfeed.web.app import create_app
+from test_jobs import NoClient  # a fetch client for jobs that fetch nothing
 from web_helpers import load_demo
 
 NOW = datetime(2026, 6, 10, 9, 30)
@@ -86,17 +87,6 @@ def sample(text_: str, series: str) -> float:
 
 
 PAPER_ROUTE = 'method="GET",route="/papers/{paper_id:path}"'
-
-
-class NoClient:
-    def __init__(self, _settings):
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        pass
 
 
 def test_metrics_count_requests_by_route_template_and_read_jobs_from_the_database(client, db, settings):
