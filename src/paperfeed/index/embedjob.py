@@ -25,17 +25,8 @@ from paperfeed.index.embed import Embedder, get_embedder, paper_text, text_hash
 from paperfeed.index.passages import pack, passage_texts
 from paperfeed.models import utcnow
 from paperfeed.store.changes import bump
-from paperfeed.store.claims import (
-    DEFAULT_LEASE,
-    claim_papers,
-    new_owner,
-    release_claims,
-)
-from paperfeed.store.indexing import (
-    count_missing_embeddings,
-    missing_embeddings,
-    store_embeddings,
-)
+from paperfeed.store.claims import DEFAULT_LEASE, claim_papers, new_owner, release_claims
+from paperfeed.store.indexing import count_missing_embeddings, missing_embeddings, store_embeddings
 
 log = logging.getLogger(__name__)
 CHUNK = 256

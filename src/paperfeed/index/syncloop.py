@@ -23,14 +23,7 @@ import time
 from paperfeed.config import Settings
 from paperfeed.db import Database
 from paperfeed.index import generations
-from paperfeed.index.sync import (
-    SyncReport,
-    keyword_root,
-    refresh_vectors,
-    sync_keyword,
-    vector_dir,
-    writer_lock,
-)
+from paperfeed.index.sync import SyncReport, keyword_root, refresh_vectors, sync_keyword, vector_dir, writer_lock
 from paperfeed.store.changes import CHANNEL
 from paperfeed.store.changes import current as current_seq
 

@@ -14,12 +14,7 @@ from paperfeed.ingest.atom import looks_like_atom, parse_atom
 from paperfeed.ingest.hf import looks_like_hf, parse_hf
 from paperfeed.ingest.native import looks_like_native, parse_native_object
 from paperfeed.ingest.oai import looks_like_oai, parse_oai
-from paperfeed.ingest.reading import (
-    PARSE_ERRORS,
-    bounded_lines,
-    line_too_long,
-    unreadable,
-)
+from paperfeed.ingest.reading import PARSE_ERRORS, bounded_lines, line_too_long, unreadable
 from paperfeed.ingest.rss import looks_like_rss, parse_rss
 from paperfeed.ingest.snapshot import looks_like_snapshot, parse_snapshot_object
 from paperfeed.records import MalformedRecord, PaperRecord

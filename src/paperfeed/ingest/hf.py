@@ -17,13 +17,7 @@ import orjson
 
 from paperfeed.ingest.normalize import clean_text, extract_code_urls, parse_author_name
 from paperfeed.ingest.reading import PARSE_ERRORS, read_document, unreadable
-from paperfeed.records import (
-    EntryRecord,
-    MalformedRecord,
-    PaperRecord,
-    arxiv_urls,
-    is_arxiv_id,
-)
+from paperfeed.records import EntryRecord, MalformedRecord, PaperRecord, arxiv_urls, is_arxiv_id
 
 SOURCE = "hf"
 

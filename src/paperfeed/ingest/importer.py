@@ -15,19 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from paperfeed.db import Database
-from paperfeed.ingest.formats import (
-    LINE_PARSERS,
-    PARSERS,
-    Item,
-    detect_format,
-    open_input,
-)
-from paperfeed.ingest.parallel import (
-    IMPORT_GC_THRESHOLDS,
-    default_workers,
-    dropped_note,
-    prepared_chunks,
-)
+from paperfeed.ingest.formats import LINE_PARSERS, PARSERS, Item, detect_format, open_input
+from paperfeed.ingest.parallel import IMPORT_GC_THRESHOLDS, default_workers, dropped_note, prepared_chunks
 from paperfeed.records import MalformedRecord, PaperRecord
 from paperfeed.store.papers import BatchResult, write_prepared
 from paperfeed.store.rows import PreparedBatch, prepare_records

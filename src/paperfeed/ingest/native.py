@@ -9,19 +9,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from paperfeed.ingest.normalize import (
-    check_raw_text,
-    extract_code_urls,
-    parse_author_name,
-)
-from paperfeed.records import (
-    Author,
-    EntryRecord,
-    MalformedRecord,
-    PaperRecord,
-    arxiv_urls,
-    is_arxiv_id,
-)
+from paperfeed.ingest.normalize import check_raw_text, extract_code_urls, parse_author_name
+from paperfeed.records import Author, EntryRecord, MalformedRecord, PaperRecord, arxiv_urls, is_arxiv_id
 
 FORMAT = "paperfeed"
 SOURCE = "jsonl"

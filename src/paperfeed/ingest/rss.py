@@ -29,13 +29,7 @@ from paperfeed.ingest.normalize import (
 )
 from paperfeed.ingest.reading import PARSE_ERRORS, read_document, unreadable
 from paperfeed.ingest.xmlparts import split_items, text_of, texts_of
-from paperfeed.records import (
-    EntryRecord,
-    MalformedRecord,
-    PaperRecord,
-    arxiv_urls,
-    parse_arxiv_reference,
-)
+from paperfeed.records import EntryRecord, MalformedRecord, PaperRecord, arxiv_urls, parse_arxiv_reference
 
 SOURCE = "rss"
 NS = {"arxiv": "http://arxiv.org/schemas/atom", "dc": "http://purl.org/dc/elements/1.1/"}

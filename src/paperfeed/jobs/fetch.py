@@ -21,12 +21,7 @@ import httpx
 from paperfeed.config import Settings
 from paperfeed.db import Database
 from paperfeed.ingest.http import PoliteClient
-from paperfeed.jobs.schedule import (
-    ANNOUNCEMENT_DAYS_UTC,
-    DailyAt,
-    EveryHours,
-    missed_slot,
-)
+from paperfeed.jobs.schedule import ANNOUNCEMENT_DAYS_UTC, DailyAt, EveryHours, missed_slot
 
 
 @dataclass

@@ -22,14 +22,7 @@ from __future__ import annotations
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
-from paperfeed.models import (
-    ChangeCounter,
-    Comment,
-    DailyEntry,
-    Paper,
-    PaperEmbedding,
-    Vote,
-)
+from paperfeed.models import ChangeCounter, Comment, DailyEntry, Paper, PaperEmbedding, Vote
 
 _KEY = "paperfeed.change_seq"
 _BUMP = text("UPDATE change_counter SET n = n + 1 WHERE pk = 1 RETURNING n")

@@ -27,13 +27,7 @@ from paperfeed.store import comments as comment_store
 from paperfeed.store import users as user_store
 from paperfeed.store import votes as vote_store
 from paperfeed.store.users import AccountError, EmailTaken, TokenError
-from paperfeed.web.auth import (
-    SESSION_COOKIE,
-    clear_session_cookie,
-    current_user,
-    safe_next,
-    set_session_cookie,
-)
+from paperfeed.web.auth import SESSION_COOKIE, clear_session_cookie, current_user, safe_next, set_session_cookie
 from paperfeed.web.deps import client_ip, get_session, render
 from paperfeed.web.ratelimit import Limit, RateLimited, Reservation
 

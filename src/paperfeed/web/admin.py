@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import (
-    APIRouter,
-    Depends,
-    Form,
-    HTTPException,
-    Request,
-)
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -23,9 +17,6 @@ from paperfeed.web.deps import get_session, render
 from paperfeed.web.params import RowId
 
 router = APIRouter(include_in_schema=False)
-
-
-# --- moderation --------------------------------------------------------------
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)

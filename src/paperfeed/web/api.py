@@ -9,13 +9,7 @@ from datetime import date
 from email.utils import format_datetime
 
 import orjson
-from fastapi import (
-    APIRouter,
-    Depends,
-    HTTPException,
-    Query,
-    Request,
-)
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -25,26 +19,14 @@ from paperfeed.models import DailyEntry, Paper, User
 from paperfeed.rank.search import MODES, search
 from paperfeed.records import MalformedRecord, split_version
 from paperfeed.store import votes as vote_store
-from paperfeed.store.feed import (
-    EntryFilter,
-    PaperActivity,
-    activity_for,
-    paper_activity,
-    recent_papers,
-)
+from paperfeed.store.feed import EntryFilter, PaperActivity, activity_for, paper_activity, recent_papers
 from paperfeed.store.papers import get_paper
 from paperfeed.store.users import get_user_by_name, usernames
 from paperfeed.store.votes import SubmissionError
 from paperfeed.web.auth import require_user
 from paperfeed.web.clock import today
 from paperfeed.web.comments import _add_limited_comment
-from paperfeed.web.deps import (
-    etag_for,
-    get_session,
-    listing_cache,
-    not_modified,
-    paper_or_404,
-)
+from paperfeed.web.deps import etag_for, get_session, listing_cache, not_modified, paper_or_404
 from paperfeed.web.listing import MAX_PER_PAGE, default_day, load_listing
 from paperfeed.web.params import MAX_ROW_ID
 from paperfeed.web.periods import parse_period, period_of

@@ -5,13 +5,7 @@ from __future__ import annotations
 import math
 from urllib.parse import quote
 
-from fastapi import (
-    APIRouter,
-    Depends,
-    Form,
-    HTTPException,
-    Request,
-)
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -25,9 +19,6 @@ from paperfeed.web.params import OptionalRowIdForm, RowId
 from paperfeed.web.ratelimit import Limit, RateLimited
 
 router = APIRouter(include_in_schema=False)
-
-
-# --- comments ----------------------------------------------------------------
 
 
 @router.post("/papers/{paper_id:path}/comments", response_class=HTMLResponse)

@@ -27,13 +27,7 @@ from paperfeed.store.feed import (
 )
 from paperfeed.store.papers import get_paper
 from paperfeed.web.clock import today
-from paperfeed.web.deps import (
-    get_session,
-    listing_cache,
-    paper_or_404,
-    render,
-    templates,
-)
+from paperfeed.web.deps import get_session, listing_cache, paper_or_404, render, templates
 from paperfeed.web.listing import PER_PAGE, default_day, load_listing
 from paperfeed.web.periods import KINDS, Period, parse_period, period_of
 from paperfeed.web.render import paper_as_markdown

@@ -25,14 +25,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from paperfeed.db import Database
-from paperfeed.store.ratelimit import (
-    clear_key,
-    delete_hits,
-    hit_at,
-    hits_since,
-    lock_keys,
-    record_hit,
-)
+from paperfeed.store.ratelimit import clear_key, delete_hits, hit_at, hits_since, lock_keys, record_hit
 
 
 @dataclass(frozen=True)

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import (
-    APIRouter,
-    Depends,
-    Query,
-    Request,
-)
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from paperfeed.rank.search import MODES, SearchError, search
-from paperfeed.store.feed import (
-    activity_for,
-)
+from paperfeed.store.feed import activity_for
 from paperfeed.web.deps import get_session, templates
 from paperfeed.web.votes import viewer_votes
 

@@ -10,17 +10,11 @@ from paperfeed.models import User
 from paperfeed.store import users as user_store
 from paperfeed.store.users import AccountError
 from paperfeed.web.accounts import NOTICES, send_verification, sign_in
-from paperfeed.web.auth import (
-    clear_session_cookie,
-    current_user,
-)
+from paperfeed.web.auth import clear_session_cookie, current_user
 from paperfeed.web.deps import get_session, render
 from paperfeed.web.params import RowId
 
 router = APIRouter(include_in_schema=False)
-
-
-# --- settings ----------------------------------------------------------------
 
 
 def _settings_page(request: Request, session: Session, user: User, status: int = 200, **extra) -> HTMLResponse:

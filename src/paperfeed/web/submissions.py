@@ -7,12 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fastapi import (
-    APIRouter,
-    Depends,
-    Form,
-    Request,
-)
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -29,9 +24,6 @@ from paperfeed.web.deps import get_session, render
 from paperfeed.web.ratelimit import Limit, RateLimited
 
 router = APIRouter(include_in_schema=False)
-
-
-# --- submissions -------------------------------------------------------------
 
 
 @router.get("/submit", response_class=HTMLResponse)

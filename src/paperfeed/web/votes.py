@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi import (
-    APIRouter,
-    Depends,
-    Request,
-)
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
