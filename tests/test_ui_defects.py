@@ -1,0 +1,62 @@
+"""Defects a first-time user hit (issue 14): pages that say the truth and look finished."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import pinned
+from community_kit import PASSWORD, add_user, client, free_port, make_app, signed_in
+from digest_support import SMTPServer
+from paperfeed.digest import subscribe as flow
+from paperfeed.store import subscriptions as store
+
+STYLE = Path(__file__).parent.parent / "src" / "paperfeed" / "web" / "static" / "style.css"
+
+
+def _no_mail_server(settings):
+    return settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": free_port()})
+
+
+def _sign_up(c, name: str):
+    return c.form("/signup", {"username": name, "email": f"{name}@example.org", "password": PASSWORD})
+
+
+def test_sign_up_does_not_claim_a_mail_was_sent_when_the_server_refused_it(settings, db):
+    c = client(make_app(_no_mail_server(settings), db))
+    first = _sign_up(c, "first")
+    assert first.status_code == 200 and "We sent" not in first.text and "We are sending" in first.text
+    second = _sign_up(c, "second")  # the first one's mail failed after its page was sent
+    assert "could not reach its mail server" in second.text and "We are sending" not in second.text
+
+
+def test_signed_in_unverified_users_see_a_banner(settings, db):
+    app = make_app(settings, db)
+    assert "unverified" in signed_in(app, db, settings, "newbie", verified=False).get("/").text
+    assert "unverified-banner" not in signed_in(app, db, settings, "oldtimer").get("/").text
+
+
+def test_a_failed_confirmation_mail_does_not_block_the_retry(settings, db):
+    db.settings = _no_mail_server(settings)
+    now = pinned.naive_now()
+    with pytest.raises(OSError):
+        flow.request_subscription(db, "retry@example.com", now=now)
+    with SMTPServer() as smtp:
+        db.settings = settings.model_copy(update=smtp.settings_overrides())
+        outcome = flow.request_subscription(db, "retry@example.com", now=now.replace(minute=31))
+        assert outcome.mail_sent and len(smtp.handler.to("retry@example.com")) == 1
+    with db.session() as session:
+        assert store.by_email(session, "retry@example.com").confirm_mails == 1
+
+
+def test_failed_digest_subscriptions_show_an_error_box_and_do_not_use_up_the_address(settings, db):
+    app = make_app(_no_mail_server(settings), db)
+    db.settings = app.state.settings
+    c = client(app)
+    answers = [c.form("/digest/subscribe", {"email": "me@example.org"}) for _ in range(6)]
+    assert [a.status_code for a in answers] == [503] * 6  # never 429: no mail reached the address
+    assert '<p class="notice error" role="alert">' in answers[0].text
+    css = STYLE.read_text()
+    assert re.search(r"\.notice\.error \{[^}]*background: var\(--error-bg\)", css)
