@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 import pinned
-from community_kit import PASSWORD, add_user, client, free_port, make_app, signed_in
+from community_kit import PASSWORD, add_paper, client, free_port, make_app, signed_in
 from digest_support import SMTPServer
 from paperfeed.digest import subscribe as flow
 from paperfeed.store import subscriptions as store
 
+DAY = pinned.TODAY
 STYLE = Path(__file__).parent.parent / "src" / "paperfeed" / "web" / "static" / "style.css"
 
 
@@ -60,3 +61,33 @@ def test_failed_digest_subscriptions_show_an_error_box_and_do_not_use_up_the_add
     assert '<p class="notice error" role="alert">' in answers[0].text
     css = STYLE.read_text()
     assert re.search(r"\.notice\.error \{[^}]*background: var\(--error-bg\)", css)
+
+
+def test_profile_comments_render_math_link_their_paper_and_say_when(settings, db):
+    add_paper(db, "2611.00041", title="Squares and more", day=DAY)
+    c = signed_in(make_app(settings, db), db, settings, "ann")
+    r = c.form("/papers/2611.00041/comments", {"body": "Nice: $x^2$"})
+    pk = int(r.headers["location"].rsplit("#c", 1)[1])
+    page = c.get("/u/ann").text
+    assert f'href="/papers/2611.00041#c{pk}"' in page and "Squares and more" in page
+    assert '<div class="comment-body math">' in page  # app.js renders $x^2$ there, as on paper pages
+    assert re.search(r'<time class="muted" datetime="2\d{3}-\d\d-\d\dT[^"]*Z">', page)
+
+
+def test_the_author_count_shows_only_when_names_are_left_out(settings, db):
+    add_paper(db, "2611.00042", day=DAY)  # one author, shown by name
+    page = client(make_app(settings, db)).get(f"/papers/date/{DAY.isoformat()}").text
+    assert "Ada Lovelace" in page and "1 author" not in page
+
+
+def test_an_api_page_past_the_end_is_named_in_the_api_numbering(settings, db):
+    add_paper(db, "2611.00043", day=DAY)
+    r = client(make_app(settings, db)).get(f"/api/daily_papers?date={DAY.isoformat()}&p=9999")
+    assert r.status_code == 404
+    assert r.json()["error"].startswith("p=9999 is past the last page (p=0) of")
+
+
+def test_day_counts_have_thousands_separators_and_about_headings_have_room():
+    month = (Path(STYLE).parent.parent / "templates" / "daily.html").read_text()
+    assert '"{:,}".format(L.page.total)' in month
+    assert re.search(r"\.about h2 \{ margin-top: [1-9]", STYLE.read_text())

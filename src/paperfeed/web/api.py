@@ -56,7 +56,7 @@ from paperfeed.web.deps import (
     not_modified,
     paper_or_404,
 )
-from paperfeed.web.listing import MAX_PER_PAGE, default_day, load_listing
+from paperfeed.web.listing import MAX_PER_PAGE, PageOutOfRange, default_day, load_listing
 from paperfeed.web.params import MAX_ROW_ID
 from paperfeed.web.periods import parse_period, period_of
 from paperfeed.web.render import arxiv_links, as_utc, iso_z
@@ -158,10 +158,13 @@ def daily_papers(
         raise HTTPException(400, f"unknown sort {sort!r}; use trending or publishedAt")
     period = _period(request, date, week, month, session)
     submitted_by = _submitter_pk(session, submitter)
-    listing = load_listing(session, listing_cache(request), period, sort=SORT_ALIASES[sort],
-                           filters=EntryFilter(category=category or None, has_code=has_code,
-                                               submitted_by=submitted_by),
-                           page_no=p + 1, per_page=limit)
+    try:
+        listing = load_listing(session, listing_cache(request), period, sort=SORT_ALIASES[sort],
+                               filters=EntryFilter(category=category or None, has_code=has_code,
+                                                   submitted_by=submitted_by),
+                               page_no=p + 1, per_page=limit)
+    except PageOutOfRange as exc:  # in the API's numbering: p counts from 0, like HF's
+        raise HTTPException(404, f"p={p} is past the last page (p={exc.pages - 1}) of {exc.label}") from None
     etag = etag_for("daily", request.url.query, listing.version)
     cached = not_modified(request, etag)
     if cached:
