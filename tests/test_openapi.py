@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from web_helpers import make_app
+from web_helpers import load_demo, make_app
 
 JSON_ROUTES = {("/api/daily_papers", "get"): "200", ("/api/papers/search", "get"): "200",
                ("/api/papers/{paper_id}", "get"): "200", ("/api/me", "get"): "200",
@@ -71,3 +71,20 @@ def test_token_routes_declare_the_bearer_scheme(spec):
         "description"]}
     assert spec["paths"]["/api/me"]["get"]["security"] == [{"HTTPBearer": []}]
     assert "security" not in spec["paths"]["/api/daily_papers"]["get"]  # reading needs no account
+
+
+def test_real_bodies_match_their_documented_schemas(settings, db):
+    validator = pytest.importorskip("openapi_schema_validator")
+    load_demo(db, lines=300)
+    with TestClient(make_app(settings, db)) as client:
+        spec = client.get("/openapi.json").json()
+        day = client.get("/api/daily_papers?limit=5").json()
+        calls = {("/api/daily_papers", "200"): day,
+                 ("/api/papers/search", "200"): client.get("/api/papers/search?q=model&mode=keyword&limit=5").json(),
+                 ("/api/papers/{paper_id}", "200"): client.get(f"/api/papers/{day[0]['paper']['id']}").json(),
+                 ("/api/papers/{paper_id}", "404"): client.get("/api/papers/0000.00000").json(),
+                 ("/api/daily_papers", "422"): client.get("/api/daily_papers?p=x").json()}
+    assert all(calls.values())  # each body has something in it to check
+    for (path, status), body in calls.items():
+        schema = spec["paths"][path]["get"]["responses"][status]["content"]["application/json"]["schema"]
+        validator.validate(body, {**schema, "components": spec["components"]}, cls=validator.OAS31Validator)
