@@ -33,6 +33,7 @@ def base(tmp_path_factory, sqlite_template):
     db = Database(settings)
     load_demo(db, lines=1500)
     add_user(db, settings, "reader")
+    add_user(db, settings, "newbie", verified=False)
     with ServerThread(make_app(settings, db)) as server:
         yield server.url
     db.dispose()
@@ -55,12 +56,12 @@ def _serious_violations(page) -> list[str]:
             for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
-def _sign_in(page, base) -> None:
+def _sign_in(page, base, name: str = "reader") -> None:
     page.goto(f"{base}/login")
-    page.fill("form.account-form input[name=login]", "reader")
+    page.fill("form.account-form input[name=login]", name)
     page.fill("form.account-form input[name=password]", PASSWORD)
     page.click("form.account-form button[type=submit]")
-    page.wait_for_selector("[data-user-menu]:has-text('reader')")
+    page.wait_for_selector(f"[data-user-menu]:has-text('{name}')")
 
 
 @pytest.fixture
@@ -82,6 +83,17 @@ def test_no_serious_axe_violations(browser, base, scheme):
         found[path] = _serious_violations(page)
     context.close()
     assert not any(found.values()), "\n".join(f"{path}: {v}" for path, vs in found.items() for v in vs)
+
+
+def test_the_unverified_banner_passes_axe_too(browser, base):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    _sign_in(page, base, "newbie")
+    page.goto(f"{base}/papers/date/{DAY}")
+    assert page.locator(".unverified-banner").is_visible()
+    found = _serious_violations(page)
+    context.close()
+    assert not found, found
 
 
 def _box(page, selector: str) -> dict:
