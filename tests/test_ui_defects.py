@@ -64,6 +64,15 @@ def test_failed_digest_subscriptions_show_an_error_box_and_do_not_use_up_the_add
     assert re.search(r"\.notice\.error \{[^}]*background: var\(--error-bg\)", css)
 
 
+def test_a_failed_confirmation_on_the_digest_settings_page_is_an_error_too(settings, db):
+    app = make_app(_no_mail_server(settings), db)
+    db.settings = app.state.settings
+    c = signed_in(app, db, settings, "unsure", verified=False)
+    r = c.form("/settings/digest", {"frequency": "daily", "weekday": "0", "size": "10"})
+    assert r.headers["location"] == "/settings/digest?notice=mail-failed"
+    assert '<p class="notice error" role="alert">Saved, but the confirmation email' in c.get(r.headers["location"]).text
+
+
 def test_profile_comments_render_math_link_their_paper_and_say_when(settings, db):
     add_paper(db, "2611.00041", title="Squares and more", day=DAY)
     c = signed_in(make_app(settings, db), db, settings, "ann")
