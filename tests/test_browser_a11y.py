@@ -9,11 +9,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from community_kit import PASSWORD, ServerThread, add_user, make_app
+from web_helpers import MATH_PAPER, load_demo
+
 from paperfeed.config import Settings
 from paperfeed.db import Database
-from web_helpers import MATH_PAPER, load_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 playwright_api = pytest.importorskip("playwright.sync_api")

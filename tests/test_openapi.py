@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-
 from web_helpers import load_demo, make_app
 
 JSON_ROUTES = {("/api/daily_papers", "get"): "200", ("/api/papers/search", "get"): "200",

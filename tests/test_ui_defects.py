@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 import pinned
+import pytest
 from community_kit import PASSWORD, add_paper, client, free_port, make_app, signed_in
 from digest_support import SMTPServer
 from web_helpers import load_demo
+
 from paperfeed.digest import subscribe as flow
 from paperfeed.store import subscriptions as store
 

@@ -6,9 +6,7 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-
 from web_helpers import MATH_PAPER, load_demo, make_app
-
 
 
 @pytest.fixture
@@ -21,7 +19,7 @@ def client(settings, db):
 def test_upvote_names_start_with_the_visible_count(client):
     html = client.get("/papers/date/2025-03-20").text
     buttons = re.findall(r'<button class="upvote[^"]*"[^>]*aria-label="([^"]*)">.*?<span class="count">(\d+)</span>',
-                         html, re.S)
+                         html, re.DOTALL)
     assert buttons and all(label.startswith(f"{count} upvote") for label, count in buttons)
 
 

@@ -36,8 +36,6 @@ from paperfeed.store.feed import (
 from paperfeed.store.papers import get_paper
 from paperfeed.store.users import get_user_by_name, usernames
 from paperfeed.store.votes import SubmissionError
-from paperfeed.web.auth import require_user
-from paperfeed.web.clock import today
 from paperfeed.web.api_models import (
     CommentOut,
     DailyItem,
@@ -48,6 +46,8 @@ from paperfeed.web.api_models import (
     VoteState,
     answers,
 )
+from paperfeed.web.auth import require_user
+from paperfeed.web.clock import today
 from paperfeed.web.comments import _add_limited_comment
 from paperfeed.web.deps import (
     etag_for,
@@ -56,7 +56,12 @@ from paperfeed.web.deps import (
     not_modified,
     paper_or_404,
 )
-from paperfeed.web.listing import MAX_PER_PAGE, PageOutOfRange, default_day, load_listing
+from paperfeed.web.listing import (
+    MAX_PER_PAGE,
+    PageOutOfRange,
+    default_day,
+    load_listing,
+)
 from paperfeed.web.params import MAX_ROW_ID
 from paperfeed.web.periods import parse_period, period_of
 from paperfeed.web.render import arxiv_links, as_utc, iso_z

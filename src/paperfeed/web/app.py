@@ -3,6 +3,7 @@ settings and database on ``app.state``."""
 
 from __future__ import annotations
 
+import json
 import time
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
@@ -187,8 +188,6 @@ def _constrain_feed_format(operation: dict) -> None:
 
 
 def _drop_unused_components(schema: dict) -> None:
-    import json
-
     schemas = schema.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         others = {k: v for k, v in schemas.items() if k != name}
