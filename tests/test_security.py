@@ -267,6 +267,9 @@ def test_answers_do_not_reveal_whether_an_email_has_an_account(world):
 
     for probe in (login, reset):
         assert probe(known) == probe(unknown), probe.__name__
+    # The page warns when the previous account mail failed (no mail server here): that is
+    # the site's state, not the address's, so let one sign-up settle it before comparing.
+    signup("first@example.org")
     a, b = signup(known), signup(unknown)
     assert a[0] == b[0] == 200
     assert re.sub(r"u\d+", "U", a[1]) == re.sub(r"u\d+", "U", b[1])

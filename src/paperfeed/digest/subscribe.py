@@ -130,8 +130,18 @@ def request_subscription(db: Database, email: str, name: str | None = None, pref
         send = store.claim_confirmation_slot(session, sub, now, interval)
         pk, nonce = sub.pk, sub.confirm_nonce
     if send:
-        send_confirmation(settings, address, pk, nonce)
+        _send_or_release(db, address, pk, nonce, now)
     return SubscribeOutcome(pk, mail_sent=send, already_active=False)
+
+
+def _send_or_release(db: Database, address: str, pk: int, nonce: str, claimed_at: datetime) -> None:
+    """Sends the confirmation; if the mail server refuses, gives the slot back and re-raises."""
+    try:
+        send_confirmation(db.settings, address, pk, nonce)
+    except BaseException:
+        with db.session() as session:
+            store.release_confirmation_slot(session, pk, claimed_at)
+        raise
 
 
 def send_confirmation(settings: Settings, email: str, subscriber_pk: int, nonce: str) -> None:

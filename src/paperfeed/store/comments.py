@@ -169,10 +169,12 @@ def thread(session: Session, paper_pk: int) -> list[ThreadItem]:
     return [item for item in items.values() if item.comment.visible or item.replies]
 
 
-def comments_by(session: Session, user: User, limit: int = 50) -> list[Comment]:
-    return list(session.scalars(select(Comment).where(Comment.user_pk == user.pk, Comment.deleted.is_(False),
-                                                      Comment.hidden.is_(False))
-                                .order_by(Comment.created_at.desc()).limit(limit)))
+def comments_by(session: Session, user: User, limit: int = 50) -> list[tuple[Comment, Paper]]:
+    """A user's visible comments, newest first, each with its paper (a profile links to it)."""
+    return [tuple(row) for row in session.execute(
+        select(Comment, Paper).join(Paper, Paper.pk == Comment.paper_pk)
+        .where(Comment.user_pk == user.pk, Comment.deleted.is_(False), Comment.hidden.is_(False))
+        .order_by(Comment.created_at.desc()).limit(limit))]
 
 
 def visible_comment_count(session: Session, paper_pk: int) -> int:

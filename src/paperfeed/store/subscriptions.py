@@ -66,6 +66,17 @@ def claim_confirmation_slot(session: Session, sub: DigestSubscriber, now: dateti
     return result.rowcount == 1
 
 
+def release_confirmation_slot(session: Session, sub_pk: int, claimed_at: datetime) -> None:
+    """Undo ``claim_confirmation_slot`` when the mail did not go out: a failed send must not
+    block the retry (nothing reached the address, so there is nothing to flood)."""
+    session.execute(
+        update(DigestSubscriber)
+        .where(DigestSubscriber.pk == sub_pk, DigestSubscriber.confirm_sent_at == claimed_at)
+        .values(confirm_sent_at=None, confirm_mails=DigestSubscriber.confirm_mails - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def activate(session: Session, sub: DigestSubscriber, now: datetime) -> None:
     if sub.status != ACTIVE:
         sub.status = ACTIVE

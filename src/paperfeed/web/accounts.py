@@ -54,18 +54,47 @@ def too_many(request: Request, exc: RateLimited, template: str, context: dict) -
                   headers={"Retry-After": str(exc.retry_after)})
 
 
-def deliver(settings, to: str, subject: str, text: str) -> None:
-    """Sends an account mail; a mail server failure is logged, never shown (it would tell
-    whether the address has an account)."""
+class MailStatus:
+    """Whether this process's last account mail reached the mail server. Pages may say so:
+    it is about the site, never about one address, so it tells nobody who has an account."""
+
+    def __init__(self) -> None:
+        self.last_failed = False
+
+    def record(self, delivered: bool) -> None:
+        self.last_failed = not delivered
+
+
+def mail_status(app) -> MailStatus:
+    if not hasattr(app.state, "mail_status"):
+        app.state.mail_status = MailStatus()
+    return app.state.mail_status
+
+
+def deliver(settings, to: str, subject: str, text: str, status: MailStatus | None = None) -> None:
+    """Sends an account mail; a mail server failure is logged and noted in ``status``, never
+    shown for this address (that would tell whether it has an account)."""
     try:
         send_message(settings, new_message(settings, to, subject, text))
     except (smtplib.SMTPException, OSError) as exc:
         log.warning("could not send %r to %s: %s", subject, to, exc)
+        delivered = False
+    else:
+        delivered = True
+    if status is not None:
+        status.record(delivered)
 
 
 def deliver_later(background: BackgroundTasks, request: Request, to: str, subject: str, text: str) -> None:
     """Sends after the response; the caller has committed whatever the mail refers to."""
-    background.add_task(deliver, request.app.state.settings, to, subject, text)
+    background.add_task(deliver, request.app.state.settings, to, subject, text, mail_status(request.app))
+
+
+def check_email_page(request: Request, address: str) -> HTMLResponse:
+    """After sign-up. The mail goes out after this page, so it says "sending", and warns
+    when the mail server refused the last one: then this one will most likely fail too."""
+    return render(request, "community/check_email.html",
+                  {"email": address, "mail_failing": mail_status(request.app).last_failed})
 
 
 def link(request: Request, path: str) -> str:
@@ -96,13 +125,13 @@ def signup(request: Request, background: BackgroundTasks, username: str = Form("
         deliver_later(background, request, address, f"Someone tried to sign up on {settings.site_name}",
                       f"Someone (maybe you) tried to create an account with this address, which already has one.\n"
                       f"Sign in: {link(request, '/login')}\nForgot your password? {link(request, '/reset')}\n")
-        return render(request, "community/check_email.html", {"email": address})
+        return check_email_page(request, address)
     except AccountError as exc:
         return render(request, "community/signup.html", {**form, "error": str(exc)}, status=400)
     token = user_store.issue_email_token(session, settings, user, "verify", user.email)
     session.commit()
     send_verification(background, request, user.email, token)
-    return render(request, "community/check_email.html", {"email": user.email})
+    return check_email_page(request, user.email)
 
 
 def send_verification(background: BackgroundTasks, request: Request, email: str, token: str) -> None:

@@ -11,6 +11,7 @@ from email.utils import format_datetime
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
+from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -23,19 +24,34 @@ from paperfeed.store.feed import EntryFilter, PaperActivity, activity_for, paper
 from paperfeed.store.papers import get_paper
 from paperfeed.store.users import get_user_by_name, usernames
 from paperfeed.store.votes import SubmissionError
+from paperfeed.web.api_models import (
+    CommentOut,
+    DailyItem,
+    Me,
+    PaperDetail,
+    SearchItem,
+    Submitted,
+    VoteState,
+    answers,
+)
 from paperfeed.web.auth import require_user
 from paperfeed.web.clock import today
 from paperfeed.web.comments import _add_limited_comment
 from paperfeed.web.deps import etag_for, get_session, listing_cache, not_modified, paper_or_404
-from paperfeed.web.listing import MAX_PER_PAGE, default_day, load_listing
+from paperfeed.web.listing import MAX_PER_PAGE, PageOutOfRange, default_day, load_listing
 from paperfeed.web.params import MAX_ROW_ID
 from paperfeed.web.periods import parse_period, period_of
 from paperfeed.web.render import arxiv_links, as_utc, iso_z
 from paperfeed.web.submissions import FetchBusy, submit_reference
 
 router = APIRouter(prefix="/api", tags=["api"])
-community = APIRouter(prefix="/api", tags=["community"])  # needs an account
+# Declares the token scheme in the schema (the Authorize button of /docs); auth.py still
+# does the checking, so auto_error=False leaves a missing header to its 401.
+BEARER = HTTPBearer(auto_error=False, description="An API token from Settings → API tokens")
+community = APIRouter(prefix="/api", tags=["community"], dependencies=[Depends(BEARER)])  # needs an account
 SORT_ALIASES = {"trending": "trending", "publishedAt": "newest", "newest": "newest"}
+# Documented as enums, checked in the route: a bad value keeps its 400 {"error": ...}.
+SORTS = ["trending", "publishedAt"]
 
 
 def paper_info(paper: Paper, upvotes: int, num_comments: int) -> dict:
@@ -104,13 +120,15 @@ def _period(request: Request, date_: str | None, week: str | None, month: str | 
     return period_of("date", default_day(request, session))
 
 
-@router.get("/daily_papers", summary="Papers of a day, week or month")
+@router.get("/daily_papers", summary="Papers of a day, week or month", response_model=None,
+            responses=answers(list[DailyItem], 400, 404, 422))
 def daily_papers(
     request: Request,
     date: str | None = Query(None, description="YYYY-MM-DD (default: the latest day with papers)"),
     week: str | None = Query(None, description="ISO week, YYYY-Www"),
     month: str | None = Query(None, description="YYYY-MM"),
-    sort: str = Query("trending", description="trending (upvotes) or publishedAt (newest first)"),
+    sort: str = Query("trending", description="trending (upvotes) or publishedAt (newest first)",
+                      json_schema_extra={"enum": SORTS}),
     p: int = Query(0, ge=0, le=100_000, description="page number, from 0 as on HF"),
     limit: int = Query(50, ge=1, le=MAX_PER_PAGE),
     category: str | None = Query(None, description="e.g. cs.LG, or cs for every cs.* category"),
@@ -122,10 +140,13 @@ def daily_papers(
         raise HTTPException(400, f"unknown sort {sort!r}; use trending or publishedAt")
     period = _period(request, date, week, month, session)
     submitted_by = _submitter_pk(session, submitter)
-    listing = load_listing(session, listing_cache(request), period, sort=SORT_ALIASES[sort],
-                           filters=EntryFilter(category=category or None, has_code=has_code,
-                                               submitted_by=submitted_by),
-                           page_no=p + 1, per_page=limit)
+    try:
+        listing = load_listing(session, listing_cache(request), period, sort=SORT_ALIASES[sort],
+                               filters=EntryFilter(category=category or None, has_code=has_code,
+                                                   submitted_by=submitted_by),
+                               page_no=p + 1, per_page=limit)
+    except PageOutOfRange as exc:  # in the API's numbering: p counts from 0, like HF's
+        raise HTTPException(404, f"p={p} is past the last page (p={exc.pages - 1}) of {exc.label}") from None
     etag = etag_for("daily", request.url.query, listing.version)
     cached = not_modified(request, etag)
     if cached:
@@ -144,13 +165,14 @@ def _submitter_pk(session: Session, username: str | None) -> int | None:
     return user.pk if user else -1
 
 
-@router.get("/papers/search", summary="Search every paper, ranked by relevance; without q, the newest papers")
+@router.get("/papers/search", summary="Search every paper, ranked by relevance; without q, the newest papers",
+            response_model=None, responses=answers(list[SearchItem], 400, 422))
 def search_papers(
     request: Request,
     q: str = Query("", max_length=500),
     limit: int = Query(20, ge=1, le=MAX_PER_PAGE),
     offset: int = Query(0, ge=0, le=10_000),
-    mode: str = Query("hybrid", description=" | ".join(MODES)),
+    mode: str = Query("hybrid", description=" | ".join(MODES), json_schema_extra={"enum": list(MODES)}),
     category: str | None = None,
     since: date | None = None,
     until: date | None = None,
@@ -186,7 +208,8 @@ def _recent(session: Session, limit: int, offset: int) -> Response:
     return JSONResponse(body, headers={"X-Search-Mode": "recent"})
 
 
-@router.get("/papers/{paper_id:path}", summary="One paper (PaperInfo); a versioned id (2401.00001v2) names the paper")
+@router.get("/papers/{paper_id:path}", summary="One paper (PaperInfo); a versioned id (2401.00001v2) names the paper",
+            response_model=None, responses=answers(PaperDetail, 404, 422))
 def paper_detail(request: Request, paper_id: str, session: Session = Depends(get_session)):
     paper = get_paper(session, paper_id) or get_paper(session, _unversioned(paper_id))
     if paper is None:
@@ -242,24 +265,28 @@ def _api_user(user: User = Depends(require_user)) -> User:
     return user
 
 
-@community.get("/me", summary="The account a token belongs to")
+@community.get("/me", summary="The account a token belongs to", response_model=None,
+               responses=answers(Me, 401, 403))
 def me(user: User = Depends(require_user)):
     return {"username": user.username, "email_verified": user.email_verified, "is_admin": user.is_admin}
 
 
-@community.post("/papers/{paper_id:path}/upvote", summary="Upvote a paper (idempotent)")
+@community.post("/papers/{paper_id:path}/upvote", summary="Upvote a paper (idempotent)", response_model=None,
+                responses=answers(VoteState, 401, 403, 404, 422))
 def api_upvote(paper_id: str, user: User = Depends(_api_user), session: Session = Depends(get_session)):
     state = vote_store.add_vote(session, user, paper_or_404(session, paper_id))
     return {"voted": state.voted, "upvotes": state.upvotes}
 
 
-@community.delete("/papers/{paper_id:path}/upvote", summary="Take back an upvote")
+@community.delete("/papers/{paper_id:path}/upvote", summary="Take back an upvote", response_model=None,
+                  responses=answers(VoteState, 401, 403, 404, 422))
 def api_unvote(paper_id: str, user: User = Depends(_api_user), session: Session = Depends(get_session)):
     state = vote_store.remove_vote(session, user, paper_or_404(session, paper_id))
     return {"voted": state.voted, "upvotes": state.upvotes}
 
 
-@community.post("/papers/{paper_id:path}/comments", summary="Comment on a paper", status_code=201)
+@community.post("/papers/{paper_id:path}/comments", summary="Comment on a paper", status_code=201,
+                response_model=None, responses=answers(CommentOut, 400, 401, 403, 404, 422, 429, status=201))
 def api_comment(request: Request, paper_id: str, data: CommentIn, user: User = Depends(_api_user),
                 session: Session = Depends(get_session)):
     paper = paper_or_404(session, paper_id)
@@ -267,7 +294,8 @@ def api_comment(request: Request, paper_id: str, data: CommentIn, user: User = D
     return {"id": comment.pk, "html": comment.body_html}
 
 
-@community.post("/submit", summary="Put a paper on today's page", status_code=201)
+@community.post("/submit", summary="Put a paper on today's page", status_code=201, response_model=None,
+                responses=answers(Submitted, 400, 401, 403, 422, 429, 503, status=201))
 def api_submit(request: Request, data: SubmitIn, user: User = Depends(_api_user),
                session: Session = Depends(get_session)):
     try:

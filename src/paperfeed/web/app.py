@@ -3,6 +3,7 @@ settings and database on ``app.state``."""
 
 from __future__ import annotations
 
+import json
 import time
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
@@ -76,6 +77,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     errors.install(app)
     _install_docs(app)
+    app.openapi = lambda: _openapi_schema(app)
 
     from paperfeed.web import (
         accounts,
@@ -159,6 +161,43 @@ def _install_docs(app: FastAPI) -> None:
     @app.get("/docs", include_in_schema=False)
     def docs():
         return HTMLResponse(SWAGGER_PAGE.format(openapi=escape(app.openapi_url)))
+
+
+FEED_FORMATS = ["rss", "atom"]
+
+
+def _openapi_schema(app: FastAPI) -> dict:
+    """FastAPI's schema, told two things its signatures cannot say: a feed's ``{fmt}`` is
+    rss or atom (checked in the route, a 404 otherwise), and outside /api a bad parameter
+    is a 400 page, so FastAPI's JSON 422 is not documented there."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                             routes=app.routes)
+        for path, operations in schema["paths"].items():
+            for operation in operations.values():
+                _constrain_feed_format(operation)
+                if not path.startswith("/api/"):
+                    operation.get("responses", {}).pop("422", None)
+        _drop_unused_components(schema)
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def _constrain_feed_format(operation: dict) -> None:
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "path" and parameter["name"] == "fmt":
+            parameter["schema"] = {"type": "string", "enum": FEED_FORMATS, "title": "Fmt"}
+
+
+def _drop_unused_components(schema: dict) -> None:
+    schemas = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        others = {k: v for k, v in schemas.items() if k != name}
+        used = f'"#/components/schemas/{name}"' in json.dumps([schema["paths"], others])
+        if name in schemas and not used:
+            del schemas[name]
 
 
 SWAGGER_PAGE = """<!doctype html>

@@ -49,10 +49,11 @@ def subscribe(request: Request, email: str = Form(""), name: str = Form("")):
         who = flow.clean_name(name)
     except flow.SubscriptionError as exc:
         return _page(request, "digest/subscribed.html", {"error": str(exc), "email": email[:200]}, status=400)
+    address_key = f"digest:addr:{address}"
     keys = [Limit(f"digest:ip:{client_ip(request)}", settings.digest_ip_limit, WINDOW_SECONDS),
-            Limit(f"digest:addr:{address}", ADDRESS_LIMIT, WINDOW_SECONDS)]
+            Limit(address_key, ADDRESS_LIMIT, WINDOW_SECONDS)]
     try:  # checked and recorded in one locked step (web/ratelimit.py)
-        request.app.state.rate_limiter.acquire(keys)
+        reservation = request.app.state.rate_limiter.acquire(keys)
     except RateLimited as exc:
         return _page(request, "digest/subscribed.html", {"error": str(exc), "email": address}, status=429,
                      headers={"Retry-After": str(exc.retry_after)})
@@ -60,6 +61,8 @@ def subscribe(request: Request, email: str = Form(""), name: str = Form("")):
         flow.request_subscription(_db(request), address, who)
     except (smtplib.SMTPException, OSError) as exc:
         log.warning("confirmation mail to %s failed: %s", address, exc)
+        # Nothing reached the address, so the try does not count against it (the IP's does).
+        request.app.state.rate_limiter.release(reservation, [address_key])
         return _page(request, "digest/subscribed.html",
                      {"error": "We could not send the confirmation email just now. Please try again later.",
                       "email": address}, status=503)

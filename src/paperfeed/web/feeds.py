@@ -24,6 +24,15 @@ from paperfeed.web.render import as_utc, plain_snippet
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 FORMATS = {"rss": "application/rss+xml; charset=utf-8", "atom": "application/atom+xml; charset=utf-8"}
 FEED_SIZE = 50
+# For the OpenAPI schema: a feed is XML, not JSON; errors are the site's HTML error page.
+FEED_RESPONSES = {
+    200: {"description": "RSS 2.0 (.rss) or Atom (.atom)",
+          "content": {"application/rss+xml": {"schema": {"type": "string"}},
+                      "application/atom+xml": {"schema": {"type": "string"}}}},
+    304: {"description": "Not modified (If-None-Match)"},
+    400: {"description": "Bad date or query", "content": {"text/html": {"schema": {"type": "string"}}}},
+    404: {"description": "Unknown format", "content": {"text/html": {"schema": {"type": "string"}}}},
+}
 TRENDING_DAYS = 7
 # Characters XML 1.0 cannot carry at all (not even escaped). lxml refuses a feed containing
 # one, so a single \x1b in an imported abstract turned every feed showing it into a 500.
@@ -145,19 +154,22 @@ def _period_feed(request: Request, session: Session, period: Period, fmt: str, s
     return _respond(request, fg, fmt, listing.version)
 
 
-@router.get("/latest.{fmt}", summary="The latest day's papers")
+@router.get("/latest.{fmt}", summary="The latest day's papers", response_class=Response,
+            responses=FEED_RESPONSES)
 def latest_feed(request: Request, fmt: str, session: Session = Depends(get_session)):
     period = period_of("date", latest_day(session) or today(request))
     return _period_feed(request, session, period, _check_format(fmt), f"/feeds/latest.{fmt}")
 
 
-@router.get("/date/{day}.{fmt}", summary="One day's papers")
+@router.get("/date/{day}.{fmt}", summary="One day's papers", response_class=Response,
+            responses=FEED_RESPONSES)
 def day_feed(request: Request, day: str, fmt: str, session: Session = Depends(get_session)):
     period = parse_period("date", day)
     return _period_feed(request, session, period, _check_format(fmt), f"/feeds/date/{period.slug}.{fmt}")
 
 
-@router.get("/trending.{fmt}", summary="Trending papers of the last week")
+@router.get("/trending.{fmt}", summary="Trending papers of the last week", response_class=Response,
+            responses=FEED_RESPONSES)
 def trending_feed(request: Request, fmt: str, session: Session = Depends(get_session)):
     _check_format(fmt)
     last = latest_day(session) or today(request)
@@ -169,7 +181,8 @@ def trending_feed(request: Request, fmt: str, session: Session = Depends(get_ses
     return _respond(request, fg, fmt, listing.version)
 
 
-@router.get("/search.{fmt}", summary="A saved search as a feed")
+@router.get("/search.{fmt}", summary="A saved search as a feed", response_class=Response,
+            responses=FEED_RESPONSES)
 def search_feed(request: Request, fmt: str, q: str = Query(..., min_length=1, max_length=500),
                 mode: str = "hybrid", category: str | None = None):
     _check_format(fmt)

@@ -33,7 +33,11 @@ MAX_PER_PAGE = 100
 
 
 class PageOutOfRange(LookupError):
-    """A page number past the last page."""
+    """A page number past the last page (``page_no`` and ``pages`` count from 1)."""
+
+    def __init__(self, page_no: int, pages: int, label: str):
+        super().__init__(f"page {page_no} is past the last page ({pages}) of {label}")
+        self.page_no, self.pages, self.label = page_no, pages, label
 
 
 @dataclass
@@ -95,7 +99,7 @@ def _query_listing(session: Session, period: Period, sort: str, filters: EntryFi
     page = page_entries(session, period.start, period.end, sort=sort, filters=filters,
                         limit=per_page, offset=(page_no - 1) * per_page)
     if page_no > 1 and page_no > page.pages:
-        raise PageOutOfRange(f"page {page_no} is past the last page ({page.pages}) of {period.label}")
+        raise PageOutOfRange(page_no, page.pages, period.label)
     before = day_before(session, period.start)
     after = day_after(session, period.end)
     return Listing(

@@ -49,7 +49,9 @@
       var box = document.getElementById("q") || document.getElementById("header-q");
       if (box) { box.focus(); box.select(); ev.preventDefault(); }
     } else if (ev.key === "ArrowLeft" || ev.key === "ArrowRight") {
-      if (document.activeElement && document.activeElement !== document.body && !document.activeElement.matches("main")) return;
+      // A focused card (j/k) still lets the arrows change the day; other controls keep them.
+      var focus = document.activeElement;
+      if (focus && focus !== document.body && !focus.matches("main") && !focus.closest("[data-card]")) return;
       var arrow = document.querySelector(ev.key === "ArrowLeft" ? ".date-nav a[rel=prev]" : ".date-nav a[rel=next]");
       if (arrow) { arrow.click(); ev.preventDefault(); }
     }
