@@ -205,3 +205,8 @@ def test_shared_card_cache_never_leaks_a_signed_in_view(settings, db):
     theirs = anon.get(url).text
     assert 'aria-pressed="false"' in theirs and '<span class="count">1</span>' in theirs
     assert 'aria-pressed="true"' in voter.get(url).text  # after an anonymous render was cached
+
+
+def test_day_pages_link_to_trending(client):
+    html = client.get(f"/papers/date/{HF_DAY.isoformat()}").text
+    assert 'href="/papers/trending"' in html

@@ -2,8 +2,14 @@
 (function () {
   "use strict";
 
-  // auto-render walks text nodes only and KaTeX runs with trust off, so titles or
-  // abstracts containing HTML (already escaped by the server) stay inert text.
+  // auto-render walks text nodes only, so titles or abstracts containing HTML (already
+  // escaped by the server) stay inert text. KaTeX trusts nothing but \href and \url to
+  // http(s) addresses: abstracts use them for code links, and any other scheme stays text.
+  function trustedLink(context) {
+    return (context.command === "\\href" || context.command === "\\url") &&
+      /^https?:\/\//i.test(context.url || "");
+  }
+
   function renderMath(root) {
     if (!window.renderMathInElement) return;
     root.querySelectorAll(".math").forEach(function (el) {
@@ -15,8 +21,11 @@
           { left: "\\(", right: "\\)", display: false },
           { left: "\\[", right: "\\]", display: true }
         ],
-        throwOnError: false, trust: false, strict: "ignore", maxExpand: 200
+        throwOnError: false, trust: trustedLink, strict: "ignore", maxExpand: 200
       });
+      // KaTeX draws math twice, MathML for screen readers and aria-hidden HTML for the eye;
+      // a link in the hidden copy must not take keyboard focus (the paper's Code link does)
+      el.querySelectorAll(".katex-html a").forEach(function (a) { a.setAttribute("tabindex", "-1"); });
       el.dataset.mathDone = "1";
     });
   }
