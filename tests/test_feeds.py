@@ -173,3 +173,25 @@ def test_every_feed_links_its_page_names_authors_and_sends_html(client, path, pa
     for entry in feed.findall(f"{ATOM}entry"):
         assert entry.find(f"{ATOM}author").findtext(f"{ATOM}name")
         assert entry.find(f"{ATOM}content").get("type") == "html"
+
+
+@pytest.mark.parametrize("path", ["/feeds/latest", "/feeds/date/2025-03-19", "/feeds/trending",
+                                  "/feeds/search?q=vision"])
+@pytest.mark.parametrize("fmt", ["rss", "atom"])
+def test_feedparser_reads_every_feed_cleanly(client, path, fmt):
+    feedparser = pytest.importorskip("feedparser")
+    base, _, query = path.partition("?")
+    parsed = feedparser.parse(client.get(f"{base}.{fmt}" + (f"?{query}" if query else "")).content)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.entries and all(e.get("author") and e.get("link") and e.get("summary") for e in parsed.entries)
+    assert parsed.feed.get("link", "").startswith(BASE)
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom"])
+def test_tag_like_text_survives_feedparser(client, think_paper, fmt):
+    feedparser = pytest.importorskip("feedparser")
+    from html import unescape
+
+    parsed = feedparser.parse(client.get(f"/feeds/date/2024-01-05.{fmt}").content)
+    summaries = [unescape(e.summary) for e in parsed.entries]
+    assert any("<think>a plan</think> & then" in s for s in summaries), summaries[:2]
