@@ -86,3 +86,18 @@ def test_api_feeds_and_static_answers_set_no_cookie(sqlite_settings, sqlite_db):
         for path in ("/api/daily_papers", "/feeds/latest.rss", "/static/style.css", "/healthz", "/openapi.json"):
             assert "set-cookie" not in c.get(path).headers, path
         assert "pf_csrf" in c.get("/login").headers["set-cookie"]  # pages with forms still get one
+
+
+def test_pages_load_their_assets_by_versioned_urls_cached_for_a_year(sqlite_settings, sqlite_db):
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from paperfeed.web.app import create_app
+
+    with TestClient(create_app(sqlite_settings, sqlite_db)) as c:
+        html = c.get("/about").text
+        urls = re.findall(r'(?:src|href)="(/static/[^"]+\?v=[0-9a-f]+)"', html)
+        assert len(urls) == 6 and not re.search(r'(?:src|href)="/static/[^"?]+"', html)
+        answer = c.get(urls[0])
+        assert answer.status_code == 200 and "immutable" in answer.headers["cache-control"]

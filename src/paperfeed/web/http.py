@@ -12,6 +12,7 @@ files, and /favicon.ico.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from functools import lru_cache
 from pathlib import Path
@@ -45,9 +46,10 @@ def install(app: FastAPI) -> None:
 
 
 @lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=64)
 def asset_url(path: str) -> str:
     """``/static/<path>?v=<hash>``: a URL that changes whenever the file does, so it can be
-    cached for a year."""
+    cached for a year. Hashed once per process: the files ship with the package."""
     digest = hashlib.sha256((STATIC_DIR / path).read_bytes()).hexdigest()[:10]
     return f"/static/{path}?v={digest}"
 
