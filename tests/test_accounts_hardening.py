@@ -426,9 +426,9 @@ def test_a_slow_arxiv_fetch_holds_no_database_connection(db, submit_settings):
 
 
 def test_one_arxiv_fetch_in_flight_per_user_and_a_few_per_process(db, submit_settings, monkeypatch):
-    from paperfeed.web import submissions as community
+    from paperfeed.web import submissions
 
-    monkeypatch.setattr(community, "ARXIV_FETCHES_PER_PROCESS", 1, raising=False)
+    monkeypatch.setattr(submissions, "ARXIV_FETCHES_PER_PROCESS", 1, raising=False)
     arxiv = SlowArxiv()
     app = make_app(submit_settings, db, transport=arxiv.transport)
     add_paper(db, "2611.00070", day=days_ago(2))
