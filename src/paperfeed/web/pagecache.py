@@ -17,6 +17,8 @@ import re
 import threading
 from collections import OrderedDict
 
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from paperfeed.store.changes import current as current_seq
@@ -36,14 +38,20 @@ class PageCache:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not _cacheable(scope):
             return await self.app(scope, receive, send)
-        with self.db.session() as session:
-            seq = current_seq(session)
+        try:  # in a thread: a database that is slow to answer must not hold up the event loop
+            seq = await run_in_threadpool(self._sequence)
+        except SQLAlchemyError:  # the database is away: let the app answer (503) as it does
+            return await self.app(scope, receive, send)
         key = (scope["path"], scope.get("query_string", b""), seq)
         token = (scope.get("state") or {}).get("csrf_token", "").encode()
         hit = self._get(key)
         if hit is not None:
             return await _replay(send, *hit, token)
         await self.app(scope, receive, self._recorder(send, key, token))
+
+    def _sequence(self) -> int:
+        with self.db.session() as session:
+            return current_seq(session)
 
     def _recorder(self, send: Send, key: tuple, token: bytes) -> Send:
         start: dict = {}
