@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from test_browser import browser  # noqa: F401  (the shared Chromium fixture)
 from community_kit import PASSWORD, ServerThread, add_user, make_app
 from web_helpers import MATH_PAPER, load_demo
 
@@ -37,16 +38,6 @@ def base(tmp_path_factory, sqlite_template):
     with ServerThread(make_app(settings, db)) as server:
         yield server.url
     db.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (make chromium)")
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def _serious_violations(page) -> list[str]:
