@@ -35,6 +35,18 @@ def test_oai_dc_page_with_resumption_token():
     assert rec.abs_url == "https://arxiv.org/abs/1303.2033" and rec.source == "oai"
 
 
+def test_new_papers_land_on_their_announcement_day_and_old_ones_do_not():
+    # A catch-up harvest fills missed days' pages: a paper first submitted just before its
+    # datestamp is new in that day's announcement; an updated old paper is not.
+    recs = records(parse_oai_page(OAI_DC_PAGE.read_bytes()))
+    new = {pid: [(e.day.isoformat(), e.source) for e in rec.entries] for pid, rec in recs.items() if rec.entries}
+    assert new == {pid: [("2024-01-26", "auto")] for pid in recs if pid != "1303.2033"} and len(new) == 4
+    assert all(recs[pid].announced_on.isoformat() == "2024-01-26" for pid in new)
+    assert recs["1303.2033"].entries == [] and recs["1303.2033"].announced_on is None
+    raw = records(parse_oai_page(RAW_PAGE.read_bytes()))
+    assert all(rec.entries == [] for rec in raw.values())  # two versions, or years old
+
+
 def test_arxiv_format_page():
     page = parse_oai_page(ARXIV_PAGE.read_bytes())
     assert page.token is None

@@ -205,6 +205,10 @@ def test_scheduled_fetches_end_to_end_with_catch_up_after_downtime(db, fetch_set
         arxiv = s.get(JobRun, "fetch-arxiv")
     assert harvest["token"] is None and harvest["next_from"]
     assert papers > announced
+    with db.session() as s:
+        caught_up = s.scalar(select(func.count()).select_from(DailyEntry)
+                             .where(DailyEntry.day == datetime(2024, 1, 26).date(), DailyEntry.source == "auto"))
+    assert caught_up == 4  # the harvested new papers are on their announcement day's page
     assert (arxiv.runs, arxiv.last_success_at, arxiv.next_run_at) == (2, MON, datetime(2026, 9, 29, 2, 0))
     assert "oai cs:cs:LG: read" in arxiv.last_summary and "rss cs.LG+cs.CL" in arxiv.last_summary
 

@@ -4,8 +4,10 @@ so nothing keeps the port and a restart on it succeeds (issue #11, finding 10)."
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -19,11 +21,11 @@ from community_kit import free_port
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
 
-def serve(tmp_path: Path, port: int) -> subprocess.Popen:
+def serve(tmp_path: Path, port: int, stderr=subprocess.PIPE) -> subprocess.Popen:
     env = {**os.environ, "PAPERFEED_DATA_DIR": str(tmp_path / "data"), "PAPERFEED_EMBED_IN_BACKGROUND": "false",
            "PAPERFEED_SECRET_KEY": "test-secret"}
     return subprocess.Popen([sys.executable, "-m", "paperfeed", "serve", "--workers", "2", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            env=env, stdout=subprocess.DEVNULL, stderr=stderr)
 
 
 def workers_of(parent: int) -> list[int]:
@@ -123,3 +125,33 @@ def test_without_the_kernel_signal_the_watchdog_stops_the_worker():
     finally:
         if alive(child):
             os.kill(child, signal.SIGKILL)
+
+
+def test_each_failed_request_is_logged_once_with_time_level_and_logger(tmp_path):
+    # A table gone under a running server: every query on it is a bug-class error (a 500),
+    # not an outage. Each must give one traceback, not one from the app and one from uvicorn.
+    port = free_port()
+    log_path = tmp_path / "serve.log"  # a file, not a pipe: 8 tracebacks would fill a pipe and stall
+    with log_path.open("wb") as log_file:
+        parent = serve(tmp_path, port, stderr=log_file)
+    try:
+        wait_for(lambda: answers(port) or parent.poll() is not None, 120, "the server answers")
+        wait_for(lambda: len(workers_of(parent.pid)) == 2, 30, "both workers are up")
+        conn = sqlite3.connect(tmp_path / "data" / "paperfeed.db")
+        conn.execute("ALTER TABLE paper RENAME TO paper_gone")
+        conn.commit()
+        conn.close()
+        statuses = [httpx.get(f"http://127.0.0.1:{port}/api/papers/2401.{n:05d}", timeout=60).status_code
+                    for n in range(1, 9)]
+        assert statuses == [500] * 8
+    finally:
+        parent.terminate()
+        parent.wait(timeout=60)
+    log = log_path.read_text()
+    records = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ )", log)  # a traceback stays in its record
+    assert sum("Traceback" in record for record in records) == 8, log
+    assert "Exception in ASGI application" not in log
+    unhandled = [line for line in log.splitlines() if "unhandled error on GET /api/papers/" in line]
+    assert len(unhandled) == 8
+    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ ERROR paperfeed\.web\.errors: ", line)
+               for line in unhandled), unhandled

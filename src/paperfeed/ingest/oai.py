@@ -20,7 +20,7 @@ from paperfeed.ingest.normalize import (
 )
 from paperfeed.ingest.reading import PARSE_ERRORS, read_document, unreadable
 from paperfeed.ingest.xmlparts import naive_utc, split_items, text_of, texts_of, to_int
-from paperfeed.records import Author, MalformedRecord, PaperRecord, arxiv_urls
+from paperfeed.records import Author, EntryRecord, MalformedRecord, PaperRecord, arxiv_urls
 
 SOURCE = "oai"
 OAI = "http://www.openarchives.org/OAI/2.0/"
@@ -120,7 +120,30 @@ def parse_record(record: ET.Element) -> PaperRecord:
         rec = _from_oai_dc(body, header_id.removeprefix(ID_PREFIX))
     else:
         raise MalformedRecord(f"unsupported metadata format {body.tag}")
+    place_new_paper(rec, _day_datetime(text_of(record, "o:header/o:datestamp", NS)))
     return rec.validate()
+
+
+# A paper first submitted this many days or fewer before its datestamp, with no later version,
+# is taken as new in that day's announcement (weekends and holidays delay it a few days).
+NEW_PAPER_MAX_DAYS = 7
+
+
+def place_new_paper(rec: PaperRecord, datestamp: datetime | None) -> None:
+    """Put a newly announced paper on its announcement day, as the RSS feed would.
+
+    arXiv stamps a record when its metadata changes in public, so a new paper's datestamp is
+    the day it was announced. That lets an OAI-PMH catch-up after downtime fill the missed
+    days' pages; replaced and old papers (a later version, or an old first version) stay off.
+    """
+    if datestamp is None or rec.submitted_at is None or len(rec.versions) > 1:
+        return
+    if rec.updated_at is not None and rec.updated_at.date() > rec.submitted_at.date():
+        return
+    day = datestamp.date()
+    if 0 <= (day - rec.submitted_at.date()).days <= NEW_PAPER_MAX_DAYS:
+        rec.announced_on = day
+        rec.entries = [EntryRecord(day=day, source="auto")]
 
 
 def _from_arxiv(body: ET.Element) -> PaperRecord:

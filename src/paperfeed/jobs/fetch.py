@@ -3,7 +3,8 @@
 - ``fetch-arxiv`` runs after each arXiv announcement (Mon-Fri UTC at ``fetch_hour_utc``): the
   announcement RSS for ``fetch_categories`` puts the new papers on the day's page. When a
   whole announcement was missed (the runner was down or failing), an OAI-PMH harvest of
-  each category's set first fills the gap, starting where the last complete harvest ended
+  each category's set first fills the gap (new papers land on their announcement days),
+  starting where the last complete harvest ended
   (the harvest's own checkpoint, shared with ``paperfeed fetch arxiv --via oai``).
 - ``fetch-hf`` fetches Hugging Face's daily papers every ``hf_fetch_every_hours``, and after
   a gap each day it missed, since HF keeps one page per day.

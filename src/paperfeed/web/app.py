@@ -108,6 +108,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     app.include_router(pages.router)  # last: /papers/{id} would claim the paths above
     app.include_router(health.router)  # /healthz, /readyz, /metrics
     http.install(app)  # HEAD, gzip, static cache headers, /favicon.ico
+    app.add_middleware(errors.CatchUnexpected)  # answers and logs what everything inside let through
     app.add_middleware(health.RequestMetrics)  # outermost: times every request, errors included
     return app
 

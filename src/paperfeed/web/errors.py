@@ -102,15 +102,44 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(sa_exc.SQLAlchemyError)
     async def database_error(request: Request, exc: sa_exc.SQLAlchemyError):
-        # Answered here, not by ``unexpected``: that one re-raises, and an outage would log a
-        # traceback per request. Any other database error is a bug: on to ``unexpected``.
+        # An outage is answered here, without a traceback per request. Any other database
+        # error is a bug: on to CatchUnexpected, which logs it.
         if not database_unavailable(exc):
             raise exc
         return unavailable_response(request, exc)
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception):
-        if database_unavailable(exc):  # raised outside the routes, e.g. in a middleware
-            return unavailable_response(request, exc)
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(request, 500, "The server hit an unexpected error; it has been logged.")
+
+class CatchUnexpected:
+    """ASGI middleware that answers any error the routes and the other middleware let
+    through, and logs its traceback once.
+
+    Starlette's own catch-all (``exception_handler(Exception)``) re-raises after answering,
+    so uvicorn logged every failure a second time; caught here, the error stops here.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def send_noting(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting)
+        except Exception as exc:  # noqa: BLE001 - this is the last stop for every error
+            response = answer_unexpected(Request(scope), exc)
+            if not started:  # else the client already has a status line: it sees a cut answer
+                await response(scope, receive, send)
+
+
+def answer_unexpected(request: Request, exc: Exception):
+    if database_unavailable(exc):  # raised outside the routes, e.g. in a middleware
+        return unavailable_response(request, exc)
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(request, 500, "The server hit an unexpected error; it has been logged.")
