@@ -95,6 +95,17 @@ def test_feed_errors_and_304(client):
     assert client.get("/feeds/trending.rss", headers={"If-None-Match": first.headers["etag"]}).status_code == 304
 
 
+def test_rss_text_carries_hex_character_references_for_markup(client, think_paper):
+    # The W3C validator warns on "&lt;" and "&amp;" in RSS text; the text parsed is the same.
+    search = client.get("/feeds/search.rss", params={"q": "<think> & plan"}).content
+    day = client.get(f"/feeds/date/{THINK_DAY}.rss").content
+    for xml in (search, day):
+        assert b"&lt;" not in xml and b"&amp;" not in xml and b"&#x3C;" in xml
+    assert ET.fromstring(search).find("channel").findtext("title") == "Search: <think> & plan"
+    [item] = ET.fromstring(day).find("channel").findall("item")
+    assert "&lt;think&gt;a plan&lt;/think&gt; &amp; then" in item.findtext("description")
+
+
 DC = "{http://purl.org/dc/elements/1.1/}"
 THINK_DAY = "2024-01-05"  # no demo paper is listed that day
 
