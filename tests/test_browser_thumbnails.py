@@ -73,7 +73,7 @@ def test_cards_show_the_first_page_at_the_size_they_reserved(site, page):
                            ".every(img => img.complete && img.naturalWidth > 0)")
     loaded = page.evaluate("() => [...document.querySelectorAll('img.card-thumb')].map("
                            "img => [img.naturalWidth, img.naturalHeight, img.getBoundingClientRect().width])")
-    assert len(loaded) == MADE and all(w == 240 and h == 311 and 60 <= shown <= 96 for w, h, shown in loaded)
+    assert len(loaded) == MADE and all(w == 160 and h == 208 and 60 <= shown <= 80 for w, h, shown in loaded)
     assert thumb.bounding_box()["height"] == pytest.approx(box_before["height"], abs=1)  # no layout shift
     assert page.locator("article.card").count() > MADE  # cards without one keep the plain layout
     page.screenshot(path=str(REPO / "docs" / "screenshots" / "thumbnails.png"), clip={
@@ -82,7 +82,7 @@ def test_cards_show_the_first_page_at_the_size_they_reserved(site, page):
     page.goto(f"{base}/papers/{ids[0]}")
     large = page.locator("img.paper-thumb")
     large.scroll_into_view_if_needed()
-    page.wait_for_function("() => document.querySelector('img.paper-thumb').naturalWidth === 720")
+    page.wait_for_function("() => document.querySelector('img.paper-thumb').naturalWidth === 480")
 
 
 def test_axe_finds_nothing_serious_on_a_day_page_with_thumbnails(site, browser):  # noqa: F811

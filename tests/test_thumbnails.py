@@ -154,8 +154,8 @@ def test_pdfs_become_thumbnails_and_bad_ones_are_recorded_with_their_reason(db, 
         row = rows[pks[paper_id]]
         assert (row.status, row.reason, row.attempts) == ("ok", None, 1)
         assert row.small[:4] == b"RIFF" and row.small[8:12] == b"WEBP"
-        assert (row.small_width, row.large_width) == (240, 720) and row.small_height == 311  # US letter
-        assert 1_000 < len(row.small) < 30_000 and row.large_height == 932 and row.etag
+        assert (row.small_width, row.large_width) == (160, 480) and row.small_height == 208  # US letter
+        assert 1_000 < len(row.small) < 30_000 and row.large_height == 622 and row.etag
     for paper_id, reason in BAD.items():
         row = rows[pks[paper_id]]
         assert (row.status, row.small, row.attempts) == ("failed", None, 1)
@@ -229,12 +229,12 @@ def test_cards_paper_pages_and_the_api_show_thumbnails(db, thumb_settings, pdfs)
     with TestClient(app) as c:
         day = c.get(f"/papers/date/{utc_today()}").text
         img = f'<img class="card-thumb" src="/papers/{GOOD}/thumb-small.webp?v='
-        assert img in day and 'width="240" height="311" loading="lazy"' in day
+        assert img in day and 'width="160" height="208" loading="lazy"' in day
         assert f'alt="First page of the paper “Paper {GOOD}”"' in day
         assert day.count('class="card-thumb"') == 1  # the others keep today's card layout
 
         paper = c.get(f"/papers/{GOOD}").text
-        assert f'src="/papers/{GOOD}/thumb-large.webp?v=' in paper and 'width="720" height="932"' in paper
+        assert f'src="/papers/{GOOD}/thumb-large.webp?v=' in paper and 'width="480" height="622"' in paper
         assert "paper-thumb" not in c.get("/papers/2611.00005").text
 
         etag = _rows(db)[pks[GOOD]].etag
@@ -320,3 +320,11 @@ def test_only_http_sources_are_accepted():
     assert Settings(thumbnail_pdf_base_url="https://mirror.example.org/pdf").thumbnail_pdf_base_url.endswith("/pdf/")
     with pytest.raises(ValueError, match="http"):
         Settings(thumbnail_pdf_base_url="file:///etc/")
+
+
+def test_a_very_tall_first_page_is_cut_not_rendered_whole():
+    from paperfeed.ingest.thumbnails import LARGE_WIDTH, render_first_page
+
+    narrow = paper_pdf(pages=1).replace(b"/MediaBox [0 0 612 792]", b"/MediaBox [0 0 061 792]")  # 13x taller
+    images = render_first_page(narrow)
+    assert images.large_size == (LARGE_WIDTH, 2 * LARGE_WIDTH) and images.small_size[1] <= 2 * images.small_size[0]

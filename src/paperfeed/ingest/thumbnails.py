@@ -20,10 +20,13 @@ from paperfeed.ingest.http import BodyTooLarge, FetchError, PoliteClient
 from paperfeed.records import is_arxiv_id
 from paperfeed.store.thumbnails import Images
 
-SMALL_WIDTH = 240  # shown 120 px wide on a card: sharp on 2x screens
-LARGE_WIDTH = 720  # shown 360 px wide on the paper page
+SMALL_WIDTH = 160  # shown 80 px wide on a card: sharp on 2x screens
+LARGE_WIDTH = 480  # shown 240 px wide on the paper page
 MAX_ASPECT = 2.0  # taller pages are cut at twice their width, so no page makes a huge bitmap
 WEBP_QUALITY = 70
+# libwebp's effort (0-6): 2 encodes the large image twice as fast as the default 4 for 3%
+# more bytes (bench/thumbnails.py); encoding is most of a thumbnail's time
+WEBP_METHOD = 2
 PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 410, 451})
 # PDFium keeps global state and is not thread-safe: one render at a time per process
 _PDFIUM = threading.Lock()
@@ -65,16 +68,15 @@ def fetch_pdf(client: PoliteClient, settings: Settings, arxiv_id: str) -> bytes:
 
 
 def render_first_page(pdf: bytes) -> Images:
-    """The first page as a small and a large WebP."""
+    """The first page as a small and a large WebP. PDFium draws each size itself: text
+    rasterised small is sharper, and cheaper, than a large bitmap scaled down."""
     with _PDFIUM:
-        page_image = _first_page_bitmap(pdf)
-    large = _fit_width(page_image, LARGE_WIDTH)
-    small = _fit_width(page_image, SMALL_WIDTH)
+        large, small = _first_page_bitmaps(pdf, (LARGE_WIDTH, SMALL_WIDTH))
     return Images(small=_webp(small), small_size=small.size, large=_webp(large), large_size=large.size,
                   pdf_bytes=len(pdf))
 
 
-def _first_page_bitmap(pdf: bytes) -> Image.Image:
+def _first_page_bitmaps(pdf: bytes, widths: tuple[int, ...]) -> list[Image.Image]:
     try:
         document = pdfium.PdfDocument(pdf)
     except pdfium.PdfiumError as exc:
@@ -88,25 +90,18 @@ def _first_page_bitmap(pdf: bytes) -> Image.Image:
         width, height = page.get_size()
         if width < 1 or height < 1:
             raise NoThumbnail("broken PDF (empty first page)", permanent=True)
-        scale = LARGE_WIDTH / width
         crop_bottom = max(0.0, height - width * MAX_ASPECT)  # points cut off a very tall page
-        bitmap = page.render(scale=scale, crop=(0, crop_bottom, 0, 0), fill_color=(255, 255, 255, 255))
-        return bitmap.to_pil().convert("RGB")
+        return [page.render(scale=target / width, crop=(0, crop_bottom, 0, 0), fill_color=(255, 255, 255, 255))
+                .to_pil().convert("RGB") for target in widths]
     except pdfium.PdfiumError as exc:
         raise NoThumbnail(f"broken PDF ({_short(str(exc))})", permanent=True) from None
     finally:
         document.close()
 
 
-def _fit_width(image: Image.Image, width: int) -> Image.Image:
-    if image.width == width:
-        return image
-    return image.resize((width, max(1, round(image.height * width / image.width))), Image.Resampling.LANCZOS)
-
-
 def _webp(image: Image.Image) -> bytes:
     out = io.BytesIO()
-    image.save(out, "WEBP", quality=WEBP_QUALITY, method=4)
+    image.save(out, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD)
     return out.getvalue()
 
 
