@@ -16,7 +16,8 @@ embedded fonts and raster figures render slower; treat the rates as an upper bou
    3,000 papers of the bundled listing: HTML bytes and req/s with no thumbnails and with one
    for every paper on the day, with the page cache on (the default) and off; the first
    visit's bytes (HTML plus the small images of the cards); req/s of a thumbnail itself;
-   and the static-file baseline from bench/web_load.py, all in the same run.
+   and a static file as the baseline, all in the same run. Four servers (without and with
+   thumbnails, cache on and off) run side by side and are measured in turns.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ def render_section(count: int) -> None:
 
 
 def make_instance(data_dir: Path, papers: int) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
     listing = data_dir / "listing.jsonl.gz"
     with gzip.open(LISTING, "rb") as src, gzip.open(listing, "wb") as out:
         out.writelines(islice(src, papers))
@@ -168,68 +170,73 @@ def card_images(html: bytes) -> list[str]:
     return re.findall(rb'class="card-thumb" src="([^"]+)"', html)
 
 
-def day_page_section(seconds: int, connections: int, papers: int) -> None:
+def day_page_section(seconds: int, connections: int, papers: int, rounds: int) -> None:
     from paperfeed.config import Settings
     from paperfeed.db import Database
     from paperfeed.store.feed import latest_day
 
-    data_dir = Path(tempfile.mkdtemp(prefix="thumbs-bench-"))
+    root = Path(tempfile.mkdtemp(prefix="thumbs-bench-"))
+    plain, thumbs = root / "plain", root / "thumbs"
+    servers = {}
     try:
-        make_instance(data_dir, papers)
-        db = Database(Settings(data_dir=data_dir))
+        make_instance(plain, papers)
+        db = Database(Settings(data_dir=plain))
         with db.session() as session:
             day = latest_day(session)
         db.dispose()
-        servers = {cache: serve(data_dir, cache) for cache in (True, False)}
+        shutil.copytree(plain, thumbs)  # the same instance, then with thumbnails
+        made, _ = fill_thumbnails(thumbs, day)
+        # four servers side by side, measured in turns, so a busy moment hits every state alike
+        servers = {(state, cache): serve(data_dir, cache)
+                   for state, data_dir in (("no thumbnails", plain), (f"{made} thumbnails", thumbs))
+                   for cache in (True, False)}
         path = f"/papers/date/{day}"
-        rows = []
-        try:
-            static = run_python(f"http://127.0.0.1:{servers[True][1]}/static/app.js", seconds, connections)[0]
-            rows += measure_day(servers, path, seconds, connections, "no thumbnails")
-            made, _ = fill_thumbnails(data_dir, day)
-            rows += measure_day(servers, path, seconds, connections, f"{made} thumbnails")
-            html = fetch(f"http://127.0.0.1:{servers[True][1]}{path}")
-            images = [fetch(f"http://127.0.0.1:{servers[True][1]}{src.decode()}") for src in card_images(html)]
-            thumb_rps = run_python(f"http://127.0.0.1:{servers[True][1]}{card_images(html)[0].decode()}",
-                                   seconds, connections)[0]
-        finally:
-            for proc, _ in servers.values():
-                proc.terminate()
-                proc.wait(10)
-        print(f"\nday page {path} ({papers:,} papers imported; the page shows {len(images)} cards), "
-              f"python asyncio client, {connections} connections, {seconds}s each, `paperfeed serve` (1 worker)")
-        print(f"{'state':<16} {'page cache':<10} {'HTML bytes':>10} {'req/s':>8} {'p50 ms':>8}")
-        for label, cache, size, rps, p50 in rows:
-            print(f"{label:<16} {'on' if cache else 'off':<10} {size:>10,} {rps:>8.1f} {p50:>8.1f}")
-        print(f"first visit with thumbnails: HTML {len(html):,} bytes + {len(images)} small thumbnails "
-              f"{sum(map(len, images)):,} bytes (mean {statistics.mean(map(len, images)):,.0f}); lazy loading "
-              "fetches only those near the screen (9 on a 1280x900 desktop)")
-        print(f"a thumbnail (thumb-small.webp): {thumb_rps:.1f} req/s; baseline static file: {static:.1f} req/s")
+        sizes = {key: fetch(f"http://127.0.0.1:{port}{path}") for key, (_, port) in servers.items()}
+        rates: dict = {key: [] for key in servers}
+        static: list[float] = []
+        for _ in range(rounds):
+            static.append(run_python(f"http://127.0.0.1:{servers[next(iter(servers))][1]}/static/app.js",
+                                     seconds, connections)[0])
+            for key, (_, port) in servers.items():
+                rates[key].append(run_python(f"http://127.0.0.1:{port}{path}", seconds, connections)[:2])
+        port = servers[(f"{made} thumbnails", True)][1]
+        html = fetch(f"http://127.0.0.1:{port}{path}")
+        images = [fetch(f"http://127.0.0.1:{port}{src.decode()}") for src in card_images(html)]
+        thumb_rps = run_python(f"http://127.0.0.1:{port}{card_images(html)[0].decode()}", seconds, connections)[0]
     finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
-
-
-def measure_day(servers, path, seconds, connections, label) -> list:
-    rows = []
-    for cache, (_, port) in servers.items():
-        url = f"http://127.0.0.1:{port}{path}"
-        size = len(fetch(url))  # also warms the caches
-        rps, p50, _ = run_python(url, seconds, connections)
-        rows.append((label, cache, size, rps, p50))
-    return rows
+        for proc, _ in servers.values():
+            proc.terminate()
+            proc.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
+    print(f"\nday page {path} ({papers:,} papers imported; the page shows {len(images)} cards), python asyncio "
+          f"client, {connections} connections, {rounds} rounds of {seconds}s in turns, `paperfeed serve` (1 worker); "
+          f"medians")
+    base = statistics.median(static)
+    print(f"{'state':<16} {'page cache':<10} {'HTML bytes':>10} {'gzipped':>8} {'req/s':>8} {'x static':>8} "
+          f"{'p50 ms':>8}")
+    for (state, cache), runs in rates.items():
+        rps, p50 = statistics.median(r for r, _ in runs), statistics.median(p for _, p in runs)
+        body = sizes[(state, cache)]
+        print(f"{state:<16} {'on' if cache else 'off':<10} {len(body):>10,} {len(gzip.compress(body, 6)):>8,} {rps:>8.1f} "
+              f"{rps / base:>8.2f} {p50:>8.1f}")
+    print(f"first visit with thumbnails: HTML {len(html):,} bytes + {len(images)} small thumbnails "
+          f"{sum(map(len, images)):,} bytes (mean {statistics.mean(map(len, images)):,.0f}); lazy loading "
+          "fetches only those near the screen")
+    print(f"a thumbnail (thumb-small.webp): {thumb_rps:.1f} req/s; baseline static file: {base:.1f} req/s")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pdfs", type=int, default=40)
     parser.add_argument("--papers", type=int, default=3000, help="papers imported for the day-page test")
-    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--skip-web", action="store_true")
     args = parser.parse_args()
     render_section(args.pdfs)
     if not args.skip_web:
-        day_page_section(args.seconds, args.connections, args.papers)
+        day_page_section(args.seconds, args.connections, args.papers, args.rounds)
 
 
 if __name__ == "__main__":

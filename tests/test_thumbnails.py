@@ -133,7 +133,8 @@ def _papers(db) -> dict[str, int]:
     return pks
 
 
-def _run(db, settings, now=pinned.naive_now(), limit=100, owner="w1", wanted=None):
+def _run(db, settings, now=None, limit=100, owner="w1", wanted=None):
+    now = now or pinned.naive_now()
     with PoliteClient(settings, sleep=lambda s: None) as client:
         return make_thumbnails(db, settings, client, owner=owner, clock=lambda: now, limit=limit, wanted=wanted)
 
@@ -242,6 +243,7 @@ def test_cards_paper_pages_and_the_api_show_thumbnails(db, thumb_settings, pdfs)
         assert small.status_code == 200 and small.headers["content-type"] == "image/webp"
         assert small.content == _rows(db)[pks[GOOD]].small
         assert small.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert "content-encoding" not in small.headers  # WebP is compressed already: never gzipped
         plain = c.get(f"/papers/{GOOD}/thumb-small.webp")
         assert plain.headers["cache-control"] == "public, max-age=86400"
         again = c.get(f"/papers/{GOOD}/thumb-small.webp", headers={"If-None-Match": small.headers["etag"]})
