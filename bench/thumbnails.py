@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "src"), str(REPO / "tests"), str(REPO / "bench")]
 
 from pdf_kit import paper_pdf  # noqa: E402
-from web_load import BIN, free_port, run_python  # noqa: E402
+from web_load import BIN, cpu_seconds, free_port, run_python  # noqa: E402
 
 LISTING = REPO / "demo" / "arxiv-listing-2025-03_2026-07.jsonl.gz"
 
@@ -70,18 +70,19 @@ def _rasterise(pdf: bytes) -> int:
     return size
 
 
-def rate(function, pdfs: list[bytes], processes: int) -> tuple[float, list]:
-    """Thumbnails per second over ``pdfs``, and the results."""
+def rate(function, pdfs: list[bytes], processes: int) -> tuple[float, list, float]:
+    """Thumbnails per second over ``pdfs``, the results, and CPU ms per thumbnail (one process)."""
     if processes == 1:
         function(pdfs[0])  # warm: library load
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         results = [function(pdf) for pdf in pdfs]
-        return len(pdfs) / (time.perf_counter() - started), results
+        cpu_ms = (time.process_time() - cpu) * 1000 / len(pdfs)
+        return len(pdfs) / (time.perf_counter() - started), results, cpu_ms
     with ProcessPoolExecutor(processes) as pool:
         list(pool.map(function, pdfs[:processes]))  # warm every worker
         started = time.perf_counter()
         results = list(pool.map(function, pdfs, chunksize=2))
-        return len(pdfs) / (time.perf_counter() - started), results
+        return len(pdfs) / (time.perf_counter() - started), results, 0.0
 
 
 def render_section(count: int) -> None:
@@ -89,13 +90,15 @@ def render_section(count: int) -> None:
     print(f"{count} generated PDFs, 10 pages each, {statistics.mean(map(len, pdfs)) / 1024:.0f} KiB on average; "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     cores = os.cpu_count() or 1
-    base1, _ = rate(_rasterise, pdfs, 1)
-    one, sizes = rate(_render, pdfs, 1)
-    many, _ = rate(_render, pdfs, cores)
+    base1, _, base_cpu = rate(_rasterise, pdfs, 1)
+    one, sizes, one_cpu = rate(_render, pdfs, 1)
+    many, _, _ = rate(_render, pdfs, cores)
     print(f"{'render only':<44} {'thumbnails/s':>12}")
     print(f"{'baseline: PDFium rasterises the page (1 proc)':<44} {base1:>12.1f}")
     print(f"{'first page to both WebPs, 1 process':<44} {one:>12.1f}   ({one / base1:.2f}x the baseline)")
     print(f"{f'first page to both WebPs, {cores} processes':<44} {many:>12.1f}   ({many / one:.2f}x one process)")
+    print(f"CPU per thumbnail: {one_cpu:.1f} ms (baseline rasterising: {base_cpu:.1f} ms), so {cores} idle cores "
+          f"make {cores * 1000 / one_cpu:.0f} thumbnails/s; wall-clock rates above depend on the machine's load")
     small = [s for s, _ in sizes]
     large = [lg for _, lg in sizes]
     print(f"bytes per thumbnail: small (160 px) mean {statistics.mean(small):,.0f}, max {max(small):,}; "
@@ -193,12 +196,15 @@ def day_page_section(seconds: int, connections: int, papers: int, rounds: int) -
         path = f"/papers/date/{day}"
         sizes = {key: fetch(f"http://127.0.0.1:{port}{path}") for key, (_, port) in servers.items()}
         rates: dict = {key: [] for key in servers}
+        cpu: dict = {key: [] for key in servers}
         static: list[float] = []
         for _ in range(rounds):
             static.append(run_python(f"http://127.0.0.1:{servers[next(iter(servers))][1]}/static/app.js",
                                      seconds, connections)[0])
-            for key, (_, port) in servers.items():
+            for key, (proc, port) in servers.items():
+                before = cpu_seconds(proc.pid)
                 rates[key].append(run_python(f"http://127.0.0.1:{port}{path}", seconds, connections)[:2])
+                cpu[key].append((cpu_seconds(proc.pid) - before) * 1000 / max(1.0, rates[key][-1][0] * seconds))
         port = servers[(f"{made} thumbnails", True)][1]
         html = fetch(f"http://127.0.0.1:{port}{path}")
         images = [fetch(f"http://127.0.0.1:{port}{src.decode()}") for src in card_images(html)]
@@ -213,12 +219,12 @@ def day_page_section(seconds: int, connections: int, papers: int, rounds: int) -
           f"medians")
     base = statistics.median(static)
     print(f"{'state':<16} {'page cache':<10} {'HTML bytes':>10} {'gzipped':>8} {'req/s':>8} {'x static':>8} "
-          f"{'p50 ms':>8}")
+          f"{'p50 ms':>8} {'cpu ms/req':>10}")
     for (state, cache), runs in rates.items():
         rps, p50 = statistics.median(r for r, _ in runs), statistics.median(p for _, p in runs)
         body = sizes[(state, cache)]
         print(f"{state:<16} {'on' if cache else 'off':<10} {len(body):>10,} {len(gzip.compress(body, 6)):>8,} {rps:>8.1f} "
-              f"{rps / base:>8.2f} {p50:>8.1f}")
+              f"{rps / base:>8.2f} {p50:>8.1f} {statistics.median(cpu[(state, cache)]):>10.2f}")
     print(f"first visit with thumbnails: HTML {len(html):,} bytes + {len(images)} small thumbnails "
           f"{sum(map(len, images)):,} bytes (mean {statistics.mean(map(len, images)):,.0f}); lazy loading "
           "fetches only those near the screen")
