@@ -76,7 +76,7 @@ class PdfServer:
         if path == "/pdf/2611.00007":
             return self._endless(handler)
         if path == "/pdf/2611.00008":
-            return _send(handler, 503, b"busy", "text/plain")
+            return _send(handler, 503, b"busy", "text/plain", {"Retry-After": "7"})
         return _send(handler, 404, b"not found", "text/plain")
 
     def _endless(self, handler: BaseHTTPRequestHandler) -> None:
@@ -101,9 +101,11 @@ class PdfServer:
         self.httpd.server_close()
 
 
-def _send(handler, status: int, body: bytes, content_type: str) -> None:
+def _send(handler, status: int, body: bytes, content_type: str, headers: dict | None = None) -> None:
     handler.send_response(status)
     handler.send_header("Content-Type", content_type)
+    for key, value in (headers or {}).items():
+        handler.send_header(key, value)
     handler.send_header("Content-Length", str(len(body)))
     handler.end_headers()
     handler.wfile.write(body)
@@ -330,3 +332,19 @@ def test_a_very_tall_first_page_is_cut_not_rendered_whole():
     narrow = paper_pdf(pages=1).replace(b"/MediaBox [0 0 612 792]", b"/MediaBox [0 0 061 792]")  # 13x taller
     images = render_first_page(narrow)
     assert images.large_size == (LARGE_WIDTH, 2 * LARGE_WIDTH) and images.small_size[1] <= 2 * images.small_size[0]
+
+
+def test_pdfs_from_arxiv_keep_its_spacing_and_retry_after(db, thumb_settings, pdfs):
+    """The default source is arXiv: the polite client spaces requests 3 s apart (across
+    processes) and honours Retry-After. A mirror transport sends them to the local server."""
+    from paperfeed.jobs.fetch import MirrorTransport
+
+    _papers(db)
+    settings = thumb_settings.model_copy(update={"thumbnail_pdf_base_url": "https://arxiv.org/pdf/"})
+    sleeps: list[float] = []
+    root = pdfs.base.removesuffix("/pdf/")
+    with PoliteClient(settings, transport=MirrorTransport(root), sleep=sleeps.append, clock=lambda: 1000.0) as client:
+        report = make_thumbnails(db, settings, client, owner="w", clock=pinned.naive_now, limit=3)
+    assert (report.made, report.failed, report.retrying) == (0, 2, 1)  # the 503, the withdrawn, the endless one
+    assert pdfs.paths() == [f"/pdf/{FLAKY}", f"/pdf/{FLAKY}", "/pdf/2611.00007"]
+    assert sleeps == [7.0, 3.0, 3.0]  # Retry-After, then arXiv's spacing before each request
