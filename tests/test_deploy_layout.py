@@ -28,7 +28,7 @@ ANNOUNCED = "2609.26811"  # in the recorded announcement feed of 2026-09-24
 def node_env(settings, data_dir, **extra) -> dict:
     env = {**os.environ, "PAPERFEED_DATABASE_URL": settings.resolved_database_url,
            "PAPERFEED_DATA_DIR": str(data_dir), "PAPERFEED_SECRET_KEY": "one-secret-for-every-node",
-           "PAPERFEED_EMBED_IN_BACKGROUND": "false", **extra}
+           "PAPERFEED_EMBED_IN_BACKGROUND": "false", "PAPERFEED_THUMBNAILS": "false", **extra}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     return env
 

@@ -66,7 +66,12 @@ def test_a_schema_behind_the_code_is_not_ready(sqlite_settings, sqlite_db):
     with TestClient(create_app(sqlite_settings, sqlite_db)) as c:
         ready = c.get("/readyz")
     assert ready.status_code == 503
-    assert ready.json()["migrations"] == {"current": "0005_entry_index", "head": "0008_jobs", "ok": False}
+    from alembic.script import ScriptDirectory
+
+    from paperfeed.db import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config(sqlite_db.engine)).get_current_head()  # grows with features
+    assert ready.json()["migrations"] == {"current": "0005_entry_index", "head": head, "ok": False}
 
 
 def test_a_schema_from_a_newer_release_stays_ready(sqlite_settings, sqlite_db):

@@ -72,7 +72,8 @@ def test_settings_name_categories_and_sources_as_comma_lists(monkeypatch):
     monkeypatch.setenv("PAPERFEED_FETCH_SOURCES", "rss,hf")
     settings = Settings()
     assert settings.fetch_categories == ["cs.LG", "cs.CL", "stat.ML"]
-    assert [job.name for job in configured_jobs(settings)] == ["fetch-arxiv", "fetch-hf"]
+    assert [job.name for job in configured_jobs(settings)] == ["fetch-arxiv", "fetch-hf", "thumbnails"]
+    assert [job.name for job in configured_jobs(Settings(thumbnails=False))] == ["fetch-arxiv", "fetch-hf"]
     assert configured_jobs(Settings(fetch_categories=[])) == []  # fetching is off until categories are named
     monkeypatch.setenv("PAPERFEED_FETCH_SOURCES", "rss,ftp")
     with pytest.raises(ValueError, match="ftp"):
@@ -158,7 +159,7 @@ def replay():
 def fetch_settings(settings, replay):
     return settings.model_copy(update={
         "fetch_categories": ["cs.LG", "cs.CL"], "fetch_mirror_url": replay.url, "http_max_retries": 2,
-        "run_jobs_in_web": False,
+        "run_jobs_in_web": False, "thumbnails": False,  # thumbnails have their own tests
     })
 
 
@@ -234,7 +235,7 @@ def test_failures_are_recorded_retried_and_shown(db, fetch_settings, replay):
 
     env = {"PAPERFEED_DATABASE_URL": fetch_settings.resolved_database_url,
            "PAPERFEED_DATA_DIR": str(fetch_settings.data_dir), "PAPERFEED_FETCH_CATEGORIES": "cs.LG,cs.CL",
-           "PAPERFEED_FETCH_SOURCES": "rss"}
+           "PAPERFEED_FETCH_SOURCES": "rss", "PAPERFEED_THUMBNAILS": "false"}
     status = CliRunner().invoke(cli, ["jobs", "status"], env=env, catch_exceptions=False).output
     assert "fetch-arxiv  [Mon-Fri at 02:00 UTC]  failed; last run 2026-09-24 03:16 UTC" in status
     assert "next run 2026-09-24 03:46 UTC; runs 2, failures 2 (2 in a row)" in status
@@ -250,7 +251,8 @@ def worker_env(settings, replay) -> dict:
     return {**os.environ, "PAPERFEED_DATABASE_URL": settings.resolved_database_url,
             "PAPERFEED_DATA_DIR": str(settings.data_dir), "PAPERFEED_FETCH_CATEGORIES": "cs.LG,cs.CL",
             "PAPERFEED_FETCH_SOURCES": "rss,hf", "PAPERFEED_FETCH_MIRROR_URL": replay.url,
-            "PAPERFEED_EMBED_IN_BACKGROUND": "false", "PAPERFEED_JOB_CHECK_SECONDS": "0.5"}
+            "PAPERFEED_EMBED_IN_BACKGROUND": "false", "PAPERFEED_JOB_CHECK_SECONDS": "0.5",
+            "PAPERFEED_THUMBNAILS": "false"}
 
 
 def test_two_worker_processes_fetch_once_between_them(db, settings, replay):
@@ -320,7 +322,7 @@ def test_jobs_run_and_status_from_the_command_line(db, fetch_settings, replay):
 
     env = {"PAPERFEED_DATABASE_URL": fetch_settings.resolved_database_url,
            "PAPERFEED_DATA_DIR": str(fetch_settings.data_dir), "PAPERFEED_FETCH_CATEGORIES": "cs.LG,cs.CL",
-           "PAPERFEED_FETCH_MIRROR_URL": replay.url}
+           "PAPERFEED_FETCH_MIRROR_URL": replay.url, "PAPERFEED_THUMBNAILS": "false"}
     runner = CliRunner()
     ran = runner.invoke(cli, ["jobs", "run", "fetch-hf"], env=env, catch_exceptions=False)
     assert ran.exit_code == 0 and "fetch-hf: ok (hf latest: read" in ran.output

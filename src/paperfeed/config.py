@@ -109,6 +109,18 @@ class Settings(BaseSettings):
     job_retry_minutes: int = 15  # a failed job retries after 15, 30, 60 ... minutes, up to its next slot
     job_check_seconds: float = 60.0
 
+    # first-page thumbnails (issue 19): made by the scheduled jobs while the instance fetches on
+    # its own (fetch_categories); `paperfeed thumbnails run` makes them on any instance
+    thumbnails: bool = True  # false: no PDF traffic at all
+    thumbnail_pdf_base_url: str = "https://arxiv.org/pdf/"  # the only PDF source: {base}{arxiv id}
+    thumbnail_max_pdf_bytes: int = 25 * 1024 * 1024  # a larger PDF is refused; reading stops at the cap
+    thumbnail_every_minutes: int = 2  # how often the job looks for papers without a thumbnail
+    thumbnail_batch: int = 100  # papers per run at most (five minutes at arXiv's 3 s spacing)
+    thumbnail_days: int = 14  # day pages this many days back from the newest one are worked through
+    thumbnail_max_attempts: int = 4  # temporary failures (5xx, timeouts) before a paper is given up
+    thumbnail_retry_minutes: int = 60  # then 120, 240 ... between attempts
+    thumbnail_lease_seconds: int = 300  # a claimed paper is taken over after this (a killed worker)
+
     # anonymous page and read-API answers kept in memory, keyed by the change sequence (0: off)
     page_cache_entries: int = 512
 
@@ -142,6 +154,13 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown fetch sources {sorted(unknown)}; use rss, oai, hf")
         return value
+
+    @field_validator("thumbnail_pdf_base_url")
+    @classmethod
+    def _pdf_base(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("thumbnail_pdf_base_url must be an http(s) URL")
+        return value if value.endswith("/") else value + "/"
 
     @field_validator("fetch_hour_utc")
     @classmethod

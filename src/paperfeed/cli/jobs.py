@@ -98,12 +98,17 @@ def jobs_status(app: AppContext, as_json: bool) -> None:
     from paperfeed.jobs.fetch import configured_jobs
     from paperfeed.jobs.state import job_statuses
 
+    from paperfeed.store.thumbnails import backlog
+
     with app.db.session() as session:
         rows = {row.name: row for row in job_statuses(session)}
+        thumbs = backlog(session, app.settings.thumbnail_days) if app.settings.thumbnails else None
     configured = {job.name: job for job in configured_jobs(app.settings)}
     if as_json:
-        click.echo(orjson.dumps([{**row.as_json(), "configured": name in configured} for name, row in rows.items()]
-                                + [{"name": name, "status": "never", "configured": True}
+        extra = {"thumbnails": {"backlog": thumbs.as_json()}} if thumbs else {}
+        click.echo(orjson.dumps([{**row.as_json(), "configured": name in configured, **extra.get(name, {})}
+                                 for name, row in rows.items()]
+                                + [{"name": name, "status": "never", "configured": True, **extra.get(name, {})}
                                    for name in configured if name not in rows]).decode())
         return
     if not rows and not configured:
@@ -111,6 +116,8 @@ def jobs_status(app: AppContext, as_json: bool) -> None:
         return
     for name in sorted(set(rows) | set(configured)):
         click.echo(_status_line(name, rows.get(name), configured.get(name)))
+        if name == "thumbnails" and thumbs:
+            click.echo(f"    backlog: {thumbs.summary()}")
 
 
 def _status_line(name: str, row, job) -> str:

@@ -42,6 +42,10 @@ class FetchError(RuntimeError):
         self.status = status
 
 
+class BodyTooLarge(FetchError):
+    """A response body over the caller's cap; the rest of it was never read."""
+
+
 class ArxivGate:
     """The time of the last arXiv request, shared by every process using one data directory.
 
@@ -114,21 +118,25 @@ class PoliteClient:
     def close(self) -> None:
         self._client.close()
 
-    def get(self, url: str, params: dict | None = None) -> httpx.Response:
-        """GET with retries; returns the final response (any non-retryable status included)."""
+    def get(self, url: str, params: dict | None = None, max_bytes: int | None = None) -> httpx.Response:
+        """GET with retries; returns the final response (any non-retryable status included).
+
+        With ``max_bytes``, a body that says or turns out to be longer raises ``BodyTooLarge``
+        as soon as that is known, without reading the rest (a PDF download, say)."""
         with self._lock:
             if not is_arxiv_host(url):
-                return self._get_with_retries(url, params, None)
+                return self._get_with_retries(url, params, None, max_bytes)
             with self._gate.hold() as gate:
-                return self._get_with_retries(url, params, gate)
+                return self._get_with_retries(url, params, gate, max_bytes)
 
-    def _get_with_retries(self, url: str, params: dict | None, gate: ArxivGate | None) -> httpx.Response:
+    def _get_with_retries(self, url: str, params: dict | None, gate: ArxivGate | None,
+                          max_bytes: int | None = None) -> httpx.Response:
         attempt = 0
         while True:
             if gate is not None:
                 self._wait_turn(gate)
             try:
-                response = self._client.get(url, params=params)
+                response = self._send(url, params, max_bytes)
             except httpx.TimeoutException as exc:
                 attempt = self._next_attempt(attempt, f"timeout: {exc}", url)
                 self.sleep(backoff_delay(attempt))
@@ -144,6 +152,12 @@ class PoliteClient:
             log.warning("%s from %s; retrying in %.1f s", reason, url, delay)
             self.sleep(delay)
 
+    def _send(self, url: str, params: dict | None, max_bytes: int | None) -> httpx.Response:
+        if max_bytes is None:
+            return self._client.get(url, params=params)
+        with self._client.stream("GET", url, params=params) as response:
+            return _read_capped(response, max_bytes)
+
     def _next_attempt(self, attempt: int, reason: str, url: str, status: int | None = None) -> int:
         if attempt >= self.max_retries:
             raise FetchError(f"{url}: {reason}, gave up after {attempt + 1} attempts", status)
@@ -158,6 +172,22 @@ class PoliteClient:
                 self.sleep(wait)
                 now = self.clock()
         gate.stamp(now)
+
+
+def _read_capped(response: httpx.Response, max_bytes: int) -> httpx.Response:
+    """The response with its body read, up to ``max_bytes`` (decoded) bytes at most."""
+    declared = response.headers.get("Content-Length", "")
+    if response.status_code == 200 and declared.isdigit() and int(declared) > max_bytes:
+        raise BodyTooLarge(f"{response.url}: {int(declared):,} bytes, over the cap of {max_bytes:,}", 200)
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > max_bytes:
+            raise BodyTooLarge(f"{response.url}: over the cap of {max_bytes:,} bytes", response.status_code)
+    # the body is decoded already: the copy must not claim an encoding or the wire length
+    headers = [(k, v) for k, v in response.headers.multi_items()
+               if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+    return httpx.Response(response.status_code, headers=headers, content=bytes(body), request=response.request)
 
 
 def is_arxiv_host(url: str) -> bool:

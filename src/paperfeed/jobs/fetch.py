@@ -50,8 +50,11 @@ class Job:
     run: Callable[[JobContext], None]
 
 
-def configured_jobs(settings: Settings) -> list[Job]:
-    """The jobs these settings ask for; none until ``fetch_categories`` names some."""
+def configured_jobs(settings: Settings, wanted=None) -> list[Job]:
+    """The jobs these settings ask for; none until ``fetch_categories`` names some.
+
+    An instance that fetches on its own also makes thumbnails of its day pages' papers,
+    unless ``thumbnails`` is off; ``wanted`` (jobs/thumbnails.py) lets paper pages ask first."""
     if not settings.fetch_categories:
         return []
     jobs = []
@@ -60,6 +63,10 @@ def configured_jobs(settings: Settings) -> list[Job]:
         jobs.append(Job("fetch-arxiv", DailyAt(settings.fetch_hour_utc, ANNOUNCEMENT_DAYS_UTC), run_arxiv))
     if "hf" in sources:
         jobs.append(Job("fetch-hf", EveryHours(max(1, settings.hf_fetch_every_hours)), run_hf))
+    if settings.thumbnails:
+        from paperfeed.jobs.thumbnails import thumbnail_job
+
+        jobs.append(thumbnail_job(settings, wanted))
     return jobs
 
 

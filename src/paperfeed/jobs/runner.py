@@ -163,5 +163,7 @@ class JobService:
             self._stop.wait(self.check_seconds)
 
 
-def start_job_service(db: Database, settings: Settings, clock: Callable[[], datetime] = utc_now) -> JobService:
-    return JobService(db, settings, clock=clock).start()
+def start_job_service(db: Database, settings: Settings, clock: Callable[[], datetime] = utc_now,
+                      wanted=None) -> JobService:
+    """``wanted``: the web app's thumbnail requests (jobs/thumbnails.py), served first."""
+    return JobService(db, settings, clock=clock, jobs=configured_jobs(settings, wanted)).start()

@@ -22,6 +22,7 @@ from paperfeed.records import MalformedRecord, split_version
 from paperfeed.store import votes as vote_store
 from paperfeed.store.feed import EntryFilter, PaperActivity, activity_for, paper_activity, recent_papers
 from paperfeed.store.papers import get_paper
+from paperfeed.store.thumbnails import thumb_infos
 from paperfeed.store.users import get_user_by_name, usernames
 from paperfeed.store.votes import SubmissionError
 from paperfeed.web.api_models import (
@@ -43,6 +44,7 @@ from paperfeed.web.params import MAX_ROW_ID
 from paperfeed.web.periods import parse_period, period_of
 from paperfeed.web.render import arxiv_links, as_utc, iso_z
 from paperfeed.web.submissions import FetchBusy, submit_reference
+from paperfeed.web.thumbnails import absolute_thumbnail_url
 
 router = APIRouter(prefix="/api", tags=["api"])
 # Declares the token scheme in the schema (the Authorize button of /docs); auth.py still
@@ -152,7 +154,9 @@ def daily_papers(
     if cached:
         return cached
     submitters = usernames(session, [e.submitted_by for e in listing.page.entries])
-    body = [daily_item(e, submitters) for e in listing.page.entries]
+    body = [{**daily_item(e, submitters),
+             "thumbnail": absolute_thumbnail_url(request, e.paper.id, listing.thumbs.get(e.paper.pk))}
+            for e in listing.page.entries]
     return JSONResponse(body, headers={"ETag": etag, "X-Total-Count": str(listing.page.total),
                                        "Cache-Control": "no-cache"})
 
@@ -179,32 +183,36 @@ def search_papers(
     session: Session = Depends(get_session),
 ):
     if not q.strip():  # HF's list_papers() with no query: recent papers
-        return _recent(session, limit, offset)
+        return _recent(request, session, limit, offset)
     results = search(request.app.state.db, q, limit=limit, offset=offset, mode=mode, category=category,
                      since=since, until=until)
     counts = activity_for(session, [h.paper.pk for h in results.hits])
+    thumbs = thumb_infos(session, [h.paper.pk for h in results.hits])
     body = []
     for hit in results.hits:
         act = counts.get(hit.paper.pk, PaperActivity())
         info = paper_info(hit.paper, act.upvotes, act.num_comments)
         body.append({"paper": info, "title": hit.paper.title, "summary": hit.paper.abstract,
                      "publishedAt": info["publishedAt"], "numComments": act.num_comments,
-                     "score": hit.score, "highlights": hit.highlights, **_top_level(info)})
+                     "score": hit.score, "highlights": hit.highlights, **_top_level(info),
+                     "thumbnail": absolute_thumbnail_url(request, hit.paper.id, thumbs.get(hit.paper.pk))})
     headers = {"X-Search-Mode": results.mode}
     if results.notice:
         headers["X-Search-Notice"] = results.notice.encode("ascii", "replace").decode()
     return JSONResponse(body, headers=headers)
 
 
-def _recent(session: Session, limit: int, offset: int) -> Response:
+def _recent(request: Request, session: Session, limit: int, offset: int) -> Response:
     papers = recent_papers(session, limit, offset)
     counts = activity_for(session, [p.pk for p in papers])
+    thumbs = thumb_infos(session, [p.pk for p in papers])
     body = []
     for paper in papers:
         act = counts.get(paper.pk, PaperActivity())
         info = paper_info(paper, act.upvotes, act.num_comments)
         body.append({"paper": info, "title": paper.title, "summary": paper.abstract,
-                     "publishedAt": info["publishedAt"], "numComments": act.num_comments, **_top_level(info)})
+                     "publishedAt": info["publishedAt"], "numComments": act.num_comments, **_top_level(info),
+                     "thumbnail": absolute_thumbnail_url(request, paper.id, thumbs.get(paper.pk))})
     return JSONResponse(body, headers={"X-Search-Mode": "recent"})
 
 
@@ -215,12 +223,15 @@ def paper_detail(request: Request, paper_id: str, session: Session = Depends(get
     if paper is None:
         raise HTTPException(404, f"paper {paper_id!r} not found")
     activity = paper_activity(session, paper)
-    etag = etag_for("paper", paper.id, paper.change_seq, activity.upvotes, activity.num_comments, activity.days)
+    thumb = thumb_infos(session, [paper.pk]).get(paper.pk)
+    etag = etag_for("paper", paper.id, paper.change_seq, activity.upvotes, activity.num_comments, activity.days,
+                    thumb and thumb.etag)
     cached = not_modified(request, etag)
     if cached:
         return cached
     info = paper_info(paper, activity.upvotes, activity.num_comments)
     info["dailyDates"] = [d.isoformat() for d in activity.days]
+    info["thumbnail"] = absolute_thumbnail_url(request, paper.id, thumb)
     if activity.days:  # HF's submitted_at: the (latest) day whose page lists it
         info["submittedOnDailyAt"] = iso_z(activity.days[-1])
     return JSONResponse(info, headers={"ETag": etag, "Cache-Control": "no-cache",

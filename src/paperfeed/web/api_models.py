@@ -62,6 +62,7 @@ class PaperInfo(BaseModel):
 
 class PaperDetail(PaperInfo):
     dailyDates: list[str] = Field(description="the days whose page lists the paper")
+    thumbnail: str | None = Field(None, description="the first page as a small WebP (absolute URL); null until made")
 
 
 class _TopLevel(BaseModel):
@@ -76,6 +77,8 @@ class _TopLevel(BaseModel):
     projectPage: str | None
     ai_summary: str | None
     ai_keywords: list[str]
+    thumbnail: str | None = Field(description="the paper's first page as a small WebP (absolute URL), as HF has; "
+                                              "null until the thumbnail job has made it")
 
 
 class DailyItem(_TopLevel):

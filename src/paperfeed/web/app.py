@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from paperfeed.config import Settings, load_settings
 from paperfeed.db import Database, open_database
+from paperfeed.jobs.thumbnails import WantedPapers
 from paperfeed.web import deps, errors
 from paperfeed.web.bodylimit import BodyLimitMiddleware
 from paperfeed.web.headers import SecurityHeadersMiddleware
@@ -48,7 +49,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         if settings.run_jobs_in_web:  # scheduled fetches; claimed in the database, so one runner per run
             from paperfeed.jobs.runner import start_job_service
 
-            services.append(start_job_service(database, settings, clock=lambda: _utc(app.state.clock())))
+            services.append(start_job_service(database, settings, clock=lambda: _utc(app.state.clock()),
+                                              wanted=app.state.thumbnail_wanted))
         try:
             yield
         finally:
@@ -74,6 +76,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     install_filters(app.state.templates.env)
     app.state.listing_cache = VersionedCache()
     app.state.page_cache = VersionedCache(maxsize=2048)  # instance stats, similar papers
+    app.state.thumbnail_wanted = WantedPapers()  # paper pages viewed without a thumbnail (jobs/thumbnails.py)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     errors.install(app)
     _install_docs(app)
@@ -90,6 +93,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         pages,
         search,
         submissions,
+        thumbnails,
         votes,
     )
     from paperfeed.web import digest as digest_pages
@@ -101,7 +105,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         app.add_middleware(PageCache, db=database, maxsize=settings.page_cache_entries)
     _install_community(app)
     _install_guards(app)
-    for feature in (accounts, settings_pages, votes, submissions, comments, admin, search, feeds, digest_pages):
+    for feature in (accounts, settings_pages, votes, submissions, comments, admin, search, feeds, digest_pages,
+                    thumbnails):
         app.include_router(feature.router)
     app.include_router(api.router)
     app.include_router(api.community)

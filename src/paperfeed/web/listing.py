@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from fastapi import Request
@@ -25,6 +25,7 @@ from paperfeed.store.feed import (
     period_categories,
     period_version,
 )
+from paperfeed.store.thumbnails import thumb_infos
 from paperfeed.web.clock import today
 from paperfeed.web.periods import Period
 
@@ -51,6 +52,7 @@ class Listing:
     next: Period | None
     categories: list[tuple[str, int]]
     version: str
+    thumbs: dict = field(default_factory=dict)  # paper pk -> ThumbInfo, for the cards that have one
 
 
 class VersionedCache:
@@ -108,6 +110,7 @@ def _query_listing(session: Session, period: Period, sort: str, filters: EntryFi
         next=period.containing(after) if after else None,
         categories=period_categories(session, period.start, period.end),
         version=version,
+        thumbs=thumb_infos(session, [entry.paper.pk for entry in page.entries]),
     )
 
 

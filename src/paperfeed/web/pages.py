@@ -31,6 +31,7 @@ from paperfeed.web.deps import get_session, listing_cache, paper_or_404, render,
 from paperfeed.web.listing import PER_PAGE, default_day, load_listing
 from paperfeed.web.periods import KINDS, Period, parse_period, period_of
 from paperfeed.web.render import paper_as_markdown
+from paperfeed.web.thumbnails import page_thumbnail
 from paperfeed.web.votes import viewer_votes
 
 router = APIRouter(include_in_schema=False)
@@ -136,7 +137,8 @@ def paper_page(request: Request, paper_id: str, session: Session = Depends(get_s
     similar_html = _shared_fragment(request, fingerprint, "partials/similar_cards.html",
                                     {"similar": hits, "similar_counts": similar_counts, "voted_pks": votes})
     context = {"paper": paper, "activity": activity, "similar_html": similar_html, "upvotes": activity.upvotes,
-               "voted": paper.pk in votes, "thread": comment_store.thread(session, paper.pk)}
+               "voted": paper.pk in votes, "thread": comment_store.thread(session, paper.pk),
+               "thumb": page_thumbnail(request, session, paper)}
     return templates(request).TemplateResponse(request, "paper.html", context)
 
 
