@@ -69,6 +69,7 @@ def paper_info(paper: Paper, upvotes: int, num_comments: int) -> dict:
         "projectPage": safe_href(paper.project_page),
         "ai_summary": paper.extra.get("ai_summary"),
         "ai_keywords": paper.extra.get("ai_keywords") or [],
+        "keywords": paper.keywords or [],  # extracted here (index/keyphrases.py); ai_keywords are HF's
         "categories": paper.category_list,
         "primaryCategory": paper.primary_category,
         "version": paper.version,
@@ -108,7 +109,7 @@ def daily_item(entry: DailyEntry, submitters: dict[int, str]) -> dict:
 
 def _top_level(info: dict) -> dict:
     """HF's client reads these at the top level of list items, not only inside ``paper``."""
-    return {key: info[key] for key in ("githubRepo", "projectPage", "ai_summary", "ai_keywords")}
+    return {key: info[key] for key in ("githubRepo", "projectPage", "ai_summary", "ai_keywords", "keywords")}
 
 
 def _period(request: Request, date_: str | None, week: str | None, month: str | None, session: Session):

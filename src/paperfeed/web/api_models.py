@@ -44,6 +44,7 @@ class PaperInfo(BaseModel):
     projectPage: str | None
     ai_summary: str | None
     ai_keywords: list[str]
+    keywords: list[str] = Field(description="5-8 key phrases extracted here, offline (empty until extracted)")
     categories: list[str]
     primaryCategory: str | None
     version: int | None
@@ -76,6 +77,7 @@ class _TopLevel(BaseModel):
     projectPage: str | None
     ai_summary: str | None
     ai_keywords: list[str]
+    keywords: list[str] = Field(description="the paper's key phrases, extracted here")
 
 
 class DailyItem(_TopLevel):
