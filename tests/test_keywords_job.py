@@ -137,3 +137,26 @@ def test_cli_extracts_with_a_summary_and_is_resumable(settings, db):
     assert "extracted 5" in first.output and "still missing 7" in first.output
     rest = CliRunner().invoke(cli, ["index", "keywords", "--progress"], env=env, catch_exceptions=False)
     assert "extracted 7" in rest.output and "still missing 0" in rest.output
+
+
+def test_the_serve_worker_extracts_new_papers_in_the_background(settings, db):
+    from paperfeed.index.keywordworker import KeywordWorker
+
+    load(db, 8)
+    worker = KeywordWorker(db, settings, idle_seconds=0.05, start_delay=0, chunk=3).start()
+    try:
+        _wait_for(lambda: count_missing(db) == 0)
+        load(db, 12)  # a fetch brings four more
+        _wait_for(lambda: count_missing(db) == 0)
+    finally:
+        worker.stop()
+    assert all(5 <= len(p.keywords) <= 8 for p in stored(db).values())
+
+
+def _wait_for(condition, seconds: float = 20.0) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the worker did not catch up"
+        time.sleep(0.05)

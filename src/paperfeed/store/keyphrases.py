@@ -8,7 +8,7 @@ ETags and replicas see new phrases like any other paper change.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, literal, or_, select, update
+from sqlalchemy import Select, bindparam, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from paperfeed.models import Paper
@@ -45,10 +45,27 @@ def store_keywords(session: Session, rows: list[dict]) -> int:
     if not rows:
         return 0
     seq = bump(session)
+    table = Paper.__table__
     # Only papers whose content is still what was extracted: an import that changed one
     # meanwhile left a new content_hash, and the next chunk extracts it again.
-    for row in rows:
-        values = {k: v for k, v in row.items() if k not in ("pk", "content_hash")}
-        session.execute(update(Paper).where(Paper.pk == row["pk"], Paper.content_hash == row["content_hash"])
-                        .values(**values, change_seq=seq))
+    where = (table.c.pk == bindparam("b_pk"), table.c.content_hash == bindparam("b_hash"))
+    fresh = [_params(r, seq) for r in rows if "keywords" in r]
+    kept = [_params(r, seq) for r in rows if "keywords" not in r]
+    # One executemany per shape: a statement per row costs more than the extraction.
+    if fresh:
+        session.execute(update(table).where(*where).values(
+            keywords=bindparam("b_keywords"), keywords_stamp=bindparam("b_stamp"),
+            keywords_text_hash=bindparam("b_text"), change_seq=bindparam("b_seq")), fresh)
+    if kept:
+        session.execute(update(table).where(*where).values(
+            keywords_stamp=bindparam("b_stamp"), keywords_text_hash=bindparam("b_text"),
+            change_seq=bindparam("b_seq")), kept)
     return seq
+
+
+def _params(row: dict, seq: int) -> dict:
+    params = {"b_pk": row["pk"], "b_hash": row["content_hash"], "b_stamp": row["keywords_stamp"],
+              "b_text": row["keywords_text_hash"], "b_seq": seq}
+    if "keywords" in row:
+        params["b_keywords"] = row["keywords"]
+    return params
