@@ -98,9 +98,13 @@ def test_api_items_carry_keywords_beside_hf_ai_keywords(client, db):
 
 
 def test_new_phrases_change_the_paper_etag(client, db):
+    with db.session() as session:  # as before its first extraction
+        session.execute(update(Paper).where(Paper.id == HF_PAPER)
+                        .values(keywords=None, keywords_stamp=None, keywords_text_hash=None))
     first = client.get(f"/api/papers/{HF_PAPER}")
-    with db.session() as session:
-        session.execute(update(Paper).where(Paper.id == HF_PAPER).values(keywords_stamp=None, keywords_text_hash=None))
+    assert first.json()["keywords"] == []
+    assert client.get(f"/api/papers/{HF_PAPER}", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
     extract_missing(db)
     again = client.get(f"/api/papers/{HF_PAPER}", headers={"If-None-Match": first.headers["ETag"]})
-    assert again.status_code == 200 and again.headers["ETag"] != first.headers["ETag"]
+    assert again.status_code == 200 and "KV-cache communication" in again.json()["keywords"]
+    assert again.headers["ETag"] != first.headers["ETag"]

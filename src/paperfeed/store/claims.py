@@ -39,6 +39,11 @@ def claim_papers(db: Database, candidates: Select, owner: str, size: int, lease:
     ``claims`` is the claim table: EmbeddingClaim, or KeywordClaim for key phrases."""
     with db.session() as session:
         now = database_now(session)
+        if db.is_sqlite:
+            # A write first: it takes SQLite's write lock for the whole claim, so a second
+            # claimer waits instead of picking the same candidates and losing every one of
+            # them (which reads as "nothing left" and ends its run early).
+            session.execute(claims.__table__.delete().where(claims.expires_at < now))
         stmt = (candidates.outerjoin(claims, claims.paper_pk == Paper.pk)
                 .where(or_(claims.paper_pk.is_(None), claims.expires_at < now))
                 .order_by(Paper.pk.desc()).limit(size))

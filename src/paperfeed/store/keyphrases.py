@@ -2,8 +2,11 @@
 
 A paper's phrases are current when its ``keywords_stamp`` is "<extractor version>:<its
 content_hash>"; anything else (never extracted, the paper changed, a new extractor) is
-missing. Writes bump the change sequence and stamp the rows with it, so page caches,
-ETags and replicas see new phrases like any other paper change.
+missing. Writes bump the change sequence, so page caches and listing ETags follow, but
+leave ``Paper.change_seq`` alone: that number tells the keyword (tantivy) index which
+papers to re-index, and phrases are not indexed, so moving it would make every node copy
+and rewrite its index once a second while phrases are extracted. The paper's ETag takes
+``keywords_stamp`` instead (web/api.py).
 """
 
 from __future__ import annotations
@@ -49,23 +52,22 @@ def store_keywords(session: Session, rows: list[dict]) -> int:
     # Only papers whose content is still what was extracted: an import that changed one
     # meanwhile left a new content_hash, and the next chunk extracts it again.
     where = (table.c.pk == bindparam("b_pk"), table.c.content_hash == bindparam("b_hash"))
-    fresh = [_params(r, seq) for r in rows if "keywords" in r]
-    kept = [_params(r, seq) for r in rows if "keywords" not in r]
+    fresh = [_params(r) for r in rows if "keywords" in r]
+    kept = [_params(r) for r in rows if "keywords" not in r]
     # One executemany per shape: a statement per row costs more than the extraction.
     if fresh:
         session.execute(update(table).where(*where).values(
             keywords=bindparam("b_keywords"), keywords_stamp=bindparam("b_stamp"),
-            keywords_text_hash=bindparam("b_text"), change_seq=bindparam("b_seq")), fresh)
+            keywords_text_hash=bindparam("b_text")), fresh)
     if kept:
         session.execute(update(table).where(*where).values(
-            keywords_stamp=bindparam("b_stamp"), keywords_text_hash=bindparam("b_text"),
-            change_seq=bindparam("b_seq")), kept)
+            keywords_stamp=bindparam("b_stamp"), keywords_text_hash=bindparam("b_text")), kept)
     return seq
 
 
-def _params(row: dict, seq: int) -> dict:
+def _params(row: dict) -> dict:
     params = {"b_pk": row["pk"], "b_hash": row["content_hash"], "b_stamp": row["keywords_stamp"],
-              "b_text": row["keywords_text_hash"], "b_seq": seq}
+              "b_text": row["keywords_text_hash"]}
     if "keywords" in row:
         params["b_keywords"] = row["keywords"]
     return params

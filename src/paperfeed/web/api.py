@@ -216,7 +216,8 @@ def paper_detail(request: Request, paper_id: str, session: Session = Depends(get
     if paper is None:
         raise HTTPException(404, f"paper {paper_id!r} not found")
     activity = paper_activity(session, paper)
-    etag = etag_for("paper", paper.id, paper.change_seq, activity.upvotes, activity.num_comments, activity.days)
+    etag = etag_for("paper", paper.id, paper.change_seq, paper.keywords_stamp, activity.upvotes,
+                    activity.num_comments, activity.days)
     cached = not_modified(request, etag)
     if cached:
         return cached
