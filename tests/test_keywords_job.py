@@ -160,3 +160,15 @@ def _wait_for(condition, seconds: float = 20.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the worker did not catch up"
         time.sleep(0.05)
+
+
+def test_a_new_extractor_version_extracts_every_paper_again(db, monkeypatch):
+    import paperfeed.index.keywordjob as job
+
+    load(db, 6)
+    extract_missing(db)
+    monkeypatch.setattr(job, "VERSION", VERSION + 1)
+    assert count_missing(db) == 6
+    report = extract_missing(db)
+    assert (report.extracted, report.kept, report.remaining) == (6, 0, 0)
+    assert all(p.keywords_stamp.startswith(f"{VERSION + 1}:") for p in stored(db).values())

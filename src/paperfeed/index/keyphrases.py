@@ -24,7 +24,7 @@ from functools import lru_cache
 from importlib import resources
 
 # Bump when the method changes: stored keywords of another version are recomputed.
-VERSION = 1
+VERSION = 2
 MAX_KEYWORDS = 8
 MIN_KEYWORDS = 5
 MAX_WORDS = 4
@@ -75,6 +75,8 @@ superiority potential promising scalable additionally notably importantly crucia
 predict predicts predicted rethink rethinking revisit revisiting documented written ahead substantial
 rely relies relied hinge hinges interact interacts remembered understand understanding towards toward
 call calls called known unknown true false always yielding yield able unable ensure ensures ensuring
+assume assumes assuming involve involves involving unify unifies unifying employ employs employing
+utilize utilizes utilizing utilise utilises incorporate incorporates incorporating integrate integrates
 """
 STOPWORDS = frozenset((_FUNCTION_WORDS + _GENERIC_WORDS).split())
 
@@ -185,6 +187,8 @@ def _score(key: tuple[str, ...], cand: _Candidate) -> float:
         specificity *= LONG_PHRASE ** (len(key) - 2)
     if key[-1].endswith("ed") and cand.count < 2:
         specificity *= 0.4  # ends in a participle: more likely a clause than a term
+    if len(key) > 1 and key[0].endswith("ing") and cand.count < 2:
+        specificity *= 0.6  # "transferring X", "employing Y": a verb and its object
     early = 1.0 + 0.3 / (1.0 + cand.first / 40.0)
     return (1.0 + math.log(cand.count)) * specificity * early
 
