@@ -1,13 +1,13 @@
 """Key phrases of a paper, from its title and abstract alone: no model, no download.
 
 Candidates are the runs of content words between punctuation, math and function words
-(as RAKE splits text), and their 2-3 word sub-phrases. Each is scored by how often the
+(as RAKE splits text), and their sub-phrases of up to 4 words. Each is scored by how often the
 paper uses it (title uses count double), how rare its words are across arXiv (a word
 document-frequency table built from the 76k demo abstracts, ``keyword_df.tsv.gz``,
 rebuilt by ``scripts/build_keyword_df.py``), whether it is a multi-word term, and how
 early it first appears. Near-duplicates (plurals, a phrase inside a chosen one) are
-dropped. Pure Python: about a thousand papers a second on one core
-(``bench/keywords_quality.py``), so the 76k demo papers take a minute or two.
+dropped. Pure Python: about 1,200 papers per CPU second (``bench/keywords_quality.py``),
+so the 76k demo papers take about a minute of one core.
 
 Why not YAKE: its package declares both LGPLv3 and GPLv3, which does not sit with an
 MIT project; and why not KeyBERT-style embedding ranking: it needs ~20 model calls per
