@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     index_sync_seconds: float = 1.0  # how often the sync loop looks at the change sequence
     vector_refresh_seconds: float = 30.0  # at most this often a new vector snapshot (it reads every vector)
     embed_lease_seconds: int = 600  # an embedder's claim on a chunk; a killed embedder's claim expires
+    # the serve worker also extracts key phrases (index/keywordworker.py); only where
+    # embed_in_background is on too, which is the switch for all background index work
+    keywords_in_background: bool = True
 
     # mail
     smtp_host: str = "127.0.0.1"

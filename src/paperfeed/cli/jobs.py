@@ -31,7 +31,7 @@ def _echo_event(line: str) -> None:
 @click.option("--once", is_flag=True, help="Run the jobs that are due now, then exit (cron, systemd timers).")
 @pass_app
 def worker(app: AppContext, once: bool) -> None:
-    """Run the background jobs: scheduled fetches, embedding and the keyword index, digests.
+    """Run the background jobs: scheduled fetches, embedding, key phrases and the keyword index, digests.
 
     Run one per deployment (more are safe: every job run is claimed in the database). Web
     nodes then set PAPERFEED_RUN_JOBS_IN_WEB=false and PAPERFEED_EMBED_IN_BACKGROUND=false.
@@ -60,6 +60,10 @@ def _start_services(app: AppContext, jobs_service) -> list:
         from paperfeed.index.worker import start_worker
 
         services.append(start_worker(app.db, app.settings))
+    if app.settings.embed_in_background and app.settings.keywords_in_background:
+        from paperfeed.index.keywordworker import start_keyword_worker
+
+        services.append(start_keyword_worker(app.db, app.settings))
     if app.settings.digest_scheduler:
         from paperfeed.digest.scheduler import DigestScheduler
 

@@ -54,6 +54,13 @@ class Paper(Base):
     # the change sequence (store/changes.py) of the transaction that last wrote the row;
     # indexes on every node follow it
     change_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0", nullable=False, index=True)
+    # Key phrases extracted here (index/keyphrases.py; HF's own stay in extra["ai_keywords"]),
+    # None until extracted. The stamp is "<extractor version>:<content_hash>" of the extraction,
+    # so a changed paper or a new extractor is found by comparing it; the text hash lets a
+    # change elsewhere (comments, versions) keep the phrases without extracting again.
+    keywords: Mapped[list | None] = mapped_column(JSONType)
+    keywords_stamp: Mapped[str | None] = mapped_column(String(48))
+    keywords_text_hash: Mapped[str | None] = mapped_column(String(32))
 
     entries: Mapped[list[DailyEntry]] = relationship(back_populates="paper", cascade="all, delete-orphan")
 

@@ -71,6 +71,7 @@ def paper_info(paper: Paper, upvotes: int, num_comments: int) -> dict:
         "projectPage": safe_href(paper.project_page),
         "ai_summary": paper.extra.get("ai_summary"),
         "ai_keywords": paper.extra.get("ai_keywords") or [],
+        "keywords": paper.keywords or [],  # extracted here (index/keyphrases.py); ai_keywords are HF's
         "categories": paper.category_list,
         "primaryCategory": paper.primary_category,
         "version": paper.version,
@@ -110,7 +111,7 @@ def daily_item(entry: DailyEntry, submitters: dict[int, str]) -> dict:
 
 def _top_level(info: dict) -> dict:
     """HF's client reads these at the top level of list items, not only inside ``paper``."""
-    return {key: info[key] for key in ("githubRepo", "projectPage", "ai_summary", "ai_keywords")}
+    return {key: info[key] for key in ("githubRepo", "projectPage", "ai_summary", "ai_keywords", "keywords")}
 
 
 def _period(request: Request, date_: str | None, week: str | None, month: str | None, session: Session):
@@ -224,8 +225,8 @@ def paper_detail(request: Request, paper_id: str, session: Session = Depends(get
         raise HTTPException(404, f"paper {paper_id!r} not found")
     activity = paper_activity(session, paper)
     thumb = thumb_infos(session, [paper.pk]).get(paper.pk)
-    etag = etag_for("paper", paper.id, paper.change_seq, activity.upvotes, activity.num_comments, activity.days,
-                    thumb and thumb.etag)
+    etag = etag_for("paper", paper.id, paper.change_seq, paper.keywords_stamp, activity.upvotes,
+                    activity.num_comments, activity.days, thumb and thumb.etag)
     cached = not_modified(request, etag)
     if cached:
         return cached

@@ -44,6 +44,7 @@ class PaperInfo(BaseModel):
     projectPage: str | None
     ai_summary: str | None
     ai_keywords: list[str]
+    keywords: list[str] = Field(description="5-8 key phrases extracted here, offline (empty until extracted)")
     categories: list[str]
     primaryCategory: str | None
     version: int | None
@@ -79,6 +80,7 @@ class _TopLevel(BaseModel):
     ai_keywords: list[str]
     thumbnail: str | None = Field(description="the paper's first page as a small WebP (absolute URL), as HF has; "
                                               "null until the thumbnail job has made it")
+    keywords: list[str] = Field(description="the paper's key phrases, extracted here")
 
 
 class DailyItem(_TopLevel):

@@ -42,6 +42,10 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
             from paperfeed.index.worker import start_worker
 
             services.append(start_worker(database, settings))
+        if settings.embed_in_background and settings.keywords_in_background:
+            from paperfeed.index.keywordworker import start_keyword_worker
+
+            services.append(start_keyword_worker(database, settings))
         if settings.digest_scheduler:  # sends digests at digest_send_hour; safe in every worker
             from paperfeed.digest.scheduler import DigestScheduler
 

@@ -132,7 +132,8 @@ def paper_page(request: Request, paper_id: str, session: Session = Depends(get_s
     hits = _similar(request, paper)
     similar_counts = activity_for(session, [h.paper.pk for h in hits])
     fingerprint = ("similar-html", paper.id, tuple((h.paper.pk, similar_counts[h.paper.pk].upvotes,
-                                                    similar_counts[h.paper.pk].num_comments) for h in hits))
+                                                    similar_counts[h.paper.pk].num_comments,
+                                                    h.paper.keywords_stamp) for h in hits))
     votes = viewer_votes(request, session, [paper, *(h.paper for h in hits)])
     similar_html = _shared_fragment(request, fingerprint, "partials/similar_cards.html",
                                     {"similar": hits, "similar_counts": similar_counts, "voted_pks": votes})
