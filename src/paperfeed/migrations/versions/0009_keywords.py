@@ -4,7 +4,7 @@ Existing papers get none (NULL) until the keyword worker or `paperfeed index key
 extracts them.
 
 Revision ID: 0009_keywords
-Revises: 0008_jobs
+Revises: 0009_thumbnails
 """
 
 import sqlalchemy as sa
