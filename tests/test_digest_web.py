@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 
 import pinned
 from digest_support import SMTPServer, paper, seed_papers
+from paperfeed.accounts import create_user, start_session
 from paperfeed.digest import subscribe as flow
 from paperfeed.digest import tokens
 from paperfeed.digest.send import send_period
 from paperfeed.store import subscriptions as store
-from paperfeed.store.users import create_user, start_session
 from paperfeed.web.app import create_app
 
 TODAY = pinned.TODAY

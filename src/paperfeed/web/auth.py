@@ -16,7 +16,8 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from paperfeed.models import User
-from paperfeed.store.users import session_user, token_user
+from paperfeed.accounts import session_user, token_user
+from paperfeed.store.users import get_user
 from paperfeed.web.csrf import bearer_credentials
 from paperfeed.web.deps import get_session
 
@@ -98,7 +99,7 @@ def template_user(request: Request) -> User | None:
         if user is _UNSET:
             user = session_user(session, request.cookies.get(SESSION_COOKIE))
         else:
-            user = session.get(User, inspect(user).identity[0])
+            user = get_user(session, inspect(user).identity[0])
     request.state.user = user
     return user
 

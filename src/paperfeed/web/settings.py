@@ -7,8 +7,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from paperfeed.models import User
+from paperfeed import accounts
+from paperfeed.accounts import AccountError
 from paperfeed.store import users as user_store
-from paperfeed.store.users import AccountError
 from paperfeed.web.accounts import NOTICES, send_verification, sign_in
 from paperfeed.web.auth import clear_session_cookie, current_user
 from paperfeed.web.deps import get_session, render
@@ -40,7 +41,7 @@ def change_password(request: Request, current: str = Form(""), new: str = Form("
     if redirect := _signed_in(request, user):
         return redirect
     try:
-        user_store.change_password(session, request.app.state.settings, user, current, new)
+        accounts.change_password(session, request.app.state.settings, user, current, new)
     except AccountError as exc:
         return _settings_page(request, session, user, status=400, error=str(exc))
     response = RedirectResponse("/settings?notice=password", status_code=303)
@@ -54,12 +55,12 @@ def change_email(request: Request, background: BackgroundTasks, password: str = 
     if redirect := _signed_in(request, user):
         return redirect
     try:
-        token = user_store.request_email_change(session, request.app.state.settings, user, password, email)
+        token = accounts.request_email_change(session, request.app.state.settings, user, password, email)
     except AccountError as exc:
         return _settings_page(request, session, user, status=400, error=str(exc))
     if token is not None:
         session.commit()
-        send_verification(background, request, user_store.clean_email(email), token)
+        send_verification(background, request, accounts.clean_email(email), token)
     return RedirectResponse("/settings?notice=email", status_code=303)
 
 
@@ -69,7 +70,7 @@ def resend_verification(request: Request, background: BackgroundTasks, user: Use
     if redirect := _signed_in(request, user):
         return redirect
     if not user.email_verified:
-        token = user_store.issue_email_token(session, request.app.state.settings, user, "verify", user.email)
+        token = accounts.issue_email_token(session, request.app.state.settings, user, "verify", user.email)
         session.commit()
         send_verification(background, request, user.email, token)
     return RedirectResponse("/settings?notice=verify-sent", status_code=303)
@@ -90,7 +91,7 @@ def create_token(request: Request, name: str = Form(""), scopes: list[str] = For
     if redirect := _signed_in(request, user):
         return redirect
     try:
-        token, raw = user_store.create_api_token(session, user, name, scopes)
+        token, raw = accounts.create_api_token(session, user, name, scopes)
     except AccountError as exc:
         return _settings_page(request, session, user, status=400, error=str(exc))
     return _settings_page(request, session, user, new_token=raw, new_token_name=token.name)
@@ -110,7 +111,7 @@ def delete_account(request: Request, password: str = Form(""), user: User | None
                    session: Session = Depends(get_session)):
     if redirect := _signed_in(request, user):
         return redirect
-    if user_store.authenticate(session, user.username, password) is None:
+    if accounts.authenticate(session, user.username, password) is None:
         return _settings_page(request, session, user, status=400, error="Your password is not right.")
     user_store.delete_account(session, user)
     response = RedirectResponse("/login?notice=deleted", status_code=303)
