@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -26,8 +26,8 @@ from paperfeed.models import User
 from paperfeed.store import comments as comment_store
 from paperfeed.store import users as user_store
 from paperfeed.store import votes as vote_store
-from paperfeed.web.auth import SESSION_COOKIE, clear_session_cookie, current_user, safe_next, set_session_cookie
-from paperfeed.web.deps import client_ip, get_session, render
+from paperfeed.web.auth import SESSION_COOKIE, OptionalUser, clear_session_cookie, safe_next, set_session_cookie
+from paperfeed.web.deps import SessionDep, client_ip, render
 from paperfeed.web.ratelimit import Limit, RateLimited, Reservation
 
 router = APIRouter(include_in_schema=False)
@@ -83,8 +83,8 @@ def signup_form(request: Request):
 
 
 @router.post("/signup", response_class=HTMLResponse)
-def signup(request: Request, background: BackgroundTasks, username: str = Form(""), email: str = Form(""),
-           password: str = Form(""), session: Session = Depends(get_session)):
+def signup(request: Request, background: BackgroundTasks, session: SessionDep, username: str = Form(""),
+           email: str = Form(""), password: str = Form("")):
     settings = request.app.state.settings
     form = {"username": username, "email": email}
     try:
@@ -118,7 +118,7 @@ def verify_form(request: Request, token: str = ""):
 
 
 @router.post("/verify", response_class=HTMLResponse)
-def verify(request: Request, token: str = Form(""), session: Session = Depends(get_session)):
+def verify(request: Request, session: SessionDep, token: str = Form("")):
     try:
         user = accounts.verify_email(session, request.app.state.settings, token,
                                      current_session=request.cookies.get(SESSION_COOKIE))
@@ -136,8 +136,8 @@ def login_form(request: Request, next: str = "/", notice: str = ""):
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(request: Request, login: str = Form(""), password: str = Form(""), next: str = Form("/"),
-          session: Session = Depends(get_session)):
+def login(request: Request, session: SessionDep, login: str = Form(""), password: str = Form(""),
+          next: str = Form("/")):
     form = {"login": login, "next": safe_next(next)}
     account = user_store.find_login(session, login)
     session.commit()  # frees this request's pool connection while the limiter takes one of its own
@@ -188,7 +188,7 @@ def sign_in(request: Request, response: Response, session: Session, user: User) 
 
 
 @router.post("/logout")
-def logout(request: Request, session: Session = Depends(get_session)):
+def logout(request: Request, session: SessionDep):
     accounts.end_session(session, request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/", status_code=303)
     clear_session_cookie(response, request)
@@ -222,8 +222,7 @@ def reset_confirm_form(request: Request, token: str = ""):
 
 
 @router.post("/reset/confirm", response_class=HTMLResponse)
-def reset_confirm(request: Request, token: str = Form(""), password: str = Form(""),
-                  session: Session = Depends(get_session)):
+def reset_confirm(request: Request, session: SessionDep, token: str = Form(""), password: str = Form("")):
     try:
         accounts.reset_password(session, request.app.state.settings, token, password)
     except AccountError as exc:
@@ -235,8 +234,7 @@ def reset_confirm(request: Request, token: str = Form(""), password: str = Form(
 
 
 @router.get("/u/{username}", response_class=HTMLResponse)
-def profile(request: Request, username: str, viewer: User | None = Depends(current_user),
-            session: Session = Depends(get_session)):
+def profile(request: Request, username: str, viewer: OptionalUser, session: SessionDep):
     person = user_store.get_user_by_name(session, username)
     if person is None or (person.banned and not (viewer and viewer.is_admin)):
         return render(request, "error.html", {"status": 404, "title": "Not found",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import smtplib
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
 from paperfeed.db import Database
@@ -20,7 +20,7 @@ from paperfeed.digest.tokens import BadToken
 from paperfeed.models import User
 from paperfeed.models.digest import ACTIVE
 from paperfeed.store import subscriptions as store
-from paperfeed.web.auth import current_user, require_admin
+from paperfeed.web.auth import AdminUser, OptionalUser
 from paperfeed.web.deps import client_ip, templates
 from paperfeed.web.ratelimit import Limit, RateLimited
 
@@ -109,7 +109,7 @@ def unsubscribe(request: Request, token: str, list_unsubscribe: str = Form("", a
 
 
 @router.get("/settings/digest", response_class=HTMLResponse)
-def manage_page(request: Request, notice: str = "", user: User | None = Depends(current_user)):
+def manage_page(request: Request, user: OptionalUser, notice: str = ""):
     if user is None:
         return RedirectResponse("/login?next=/settings/digest", status_code=303)
     with _db(request).session() as session:
@@ -126,9 +126,9 @@ WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 
 
 @router.post("/settings/digest", response_class=HTMLResponse)
-def manage(request: Request, action: str = Form("save"), frequency: str = Form("daily"), weekday: str = Form("0"),
-           size: str = Form("10"), categories: str = Form(""), keywords: str = Form(""), authors: str = Form(""),
-           user: User | None = Depends(current_user)):
+def manage(request: Request, user: OptionalUser, action: str = Form("save"), frequency: str = Form("daily"),
+           weekday: str = Form("0"), size: str = Form("10"), categories: str = Form(""), keywords: str = Form(""),
+           authors: str = Form("")):
     if user is None:
         return RedirectResponse("/login?next=/settings/digest", status_code=303)
     db = _db(request)
@@ -159,7 +159,7 @@ def _stop_for_user(db: Database, user: User) -> str:
 
 
 @router.get("/admin/digest", response_class=HTMLResponse)
-def admin_page(request: Request, user: User = Depends(require_admin)):
+def admin_page(request: Request, user: AdminUser):
     with _db(request).session() as session:
         context = {"paused": store.paused_subscribers(session), "counts": store.subscriber_counts(session),
                    "failures": store.recent_failures(session)}
@@ -167,7 +167,7 @@ def admin_page(request: Request, user: User = Depends(require_admin)):
 
 
 @router.post("/admin/digest/unpause", response_class=HTMLResponse)
-def admin_unpause(request: Request, email: str = Form(""), user: User = Depends(require_admin)):
+def admin_unpause(request: Request, user: AdminUser, email: str = Form("")):
     with _db(request).session() as session:
         sub = store.by_email(session, email.strip().lower())
         if sub is None:
@@ -177,7 +177,7 @@ def admin_unpause(request: Request, email: str = Form(""), user: User = Depends(
 
 
 @router.get("/admin/digest/preview", response_class=HTMLResponse)
-def admin_preview(request: Request, email: str, period: str = "daily", user: User = Depends(require_admin)):
+def admin_preview(request: Request, email: str, user: AdminUser, period: str = "daily"):
     try:
         msg = preview_message(_db(request), email, period)
     except LookupError as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -11,8 +11,8 @@ from paperfeed import accounts
 from paperfeed.accounts import AccountError
 from paperfeed.store import users as user_store
 from paperfeed.web.accounts import NOTICES, send_verification, sign_in
-from paperfeed.web.auth import clear_session_cookie, current_user
-from paperfeed.web.deps import get_session, render
+from paperfeed.web.auth import OptionalUser, clear_session_cookie
+from paperfeed.web.deps import SessionDep, render
 from paperfeed.web.params import RowId
 
 router = APIRouter(include_in_schema=False)
@@ -30,14 +30,13 @@ def _signed_in(request: Request, user: User | None) -> RedirectResponse | None:
 
 
 @router.get("/settings", response_class=HTMLResponse)
-def settings_page(request: Request, notice: str = "", user: User | None = Depends(current_user),
-                  session: Session = Depends(get_session)):
+def settings_page(request: Request, user: OptionalUser, session: SessionDep, notice: str = ""):
     return _signed_in(request, user) or _settings_page(request, session, user, notice=NOTICES.get(notice))
 
 
 @router.post("/settings/password", response_class=HTMLResponse)
-def change_password(request: Request, current: str = Form(""), new: str = Form(""),
-                    user: User | None = Depends(current_user), session: Session = Depends(get_session)):
+def change_password(request: Request, user: OptionalUser, session: SessionDep, current: str = Form(""),
+                    new: str = Form("")):
     if redirect := _signed_in(request, user):
         return redirect
     try:
@@ -50,8 +49,8 @@ def change_password(request: Request, current: str = Form(""), new: str = Form("
 
 
 @router.post("/settings/email", response_class=HTMLResponse)
-def change_email(request: Request, background: BackgroundTasks, password: str = Form(""), email: str = Form(""),
-                 user: User | None = Depends(current_user), session: Session = Depends(get_session)):
+def change_email(request: Request, background: BackgroundTasks, user: OptionalUser, session: SessionDep,
+                 password: str = Form(""), email: str = Form("")):
     if redirect := _signed_in(request, user):
         return redirect
     try:
@@ -65,8 +64,7 @@ def change_email(request: Request, background: BackgroundTasks, password: str = 
 
 
 @router.post("/settings/verify")
-def resend_verification(request: Request, background: BackgroundTasks, user: User | None = Depends(current_user),
-                        session: Session = Depends(get_session)):
+def resend_verification(request: Request, background: BackgroundTasks, user: OptionalUser, session: SessionDep):
     if redirect := _signed_in(request, user):
         return redirect
     if not user.email_verified:
@@ -77,8 +75,7 @@ def resend_verification(request: Request, background: BackgroundTasks, user: Use
 
 
 @router.post("/settings/privacy")
-def change_privacy(request: Request, upvotes_private: str = Form(""), user: User | None = Depends(current_user),
-                   session: Session = Depends(get_session)):
+def change_privacy(request: Request, user: OptionalUser, session: SessionDep, upvotes_private: str = Form("")):
     if redirect := _signed_in(request, user):
         return redirect
     user_store.set_upvotes_private(session, user, upvotes_private == "on")
@@ -86,8 +83,8 @@ def change_privacy(request: Request, upvotes_private: str = Form(""), user: User
 
 
 @router.post("/settings/tokens", response_class=HTMLResponse)
-def create_token(request: Request, name: str = Form(""), scopes: list[str] = Form([]),
-                 user: User | None = Depends(current_user), session: Session = Depends(get_session)):
+def create_token(request: Request, user: OptionalUser, session: SessionDep, name: str = Form(""),
+                 scopes: list[str] = Form([])):
     if redirect := _signed_in(request, user):
         return redirect
     try:
@@ -98,8 +95,7 @@ def create_token(request: Request, name: str = Form(""), scopes: list[str] = For
 
 
 @router.post("/settings/tokens/{token_pk}/revoke")
-def revoke_token(request: Request, token_pk: RowId, user: User | None = Depends(current_user),
-                 session: Session = Depends(get_session)):
+def revoke_token(request: Request, token_pk: RowId, user: OptionalUser, session: SessionDep):
     if redirect := _signed_in(request, user):
         return redirect
     user_store.revoke_api_token(session, user, token_pk)
@@ -107,8 +103,7 @@ def revoke_token(request: Request, token_pk: RowId, user: User | None = Depends(
 
 
 @router.post("/settings/delete", response_class=HTMLResponse)
-def delete_account(request: Request, password: str = Form(""), user: User | None = Depends(current_user),
-                   session: Session = Depends(get_session)):
+def delete_account(request: Request, user: OptionalUser, session: SessionDep, password: str = Form("")):
     if redirect := _signed_in(request, user):
         return redirect
     if accounts.authenticate(session, user.username, password) is None:
