@@ -8,10 +8,10 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperfeed.links import paper_path
-from paperfeed.models import Paper
 from paperfeed.store import moderation
 from paperfeed.store import users as user_store
 from paperfeed.web.auth import AdminUser
+from paperfeed.store.papers import get_paper_by_pk
 from paperfeed.web.deps import SessionDep, render
 from paperfeed.web.params import RowId
 
@@ -40,7 +40,7 @@ def hide_comment(comment_pk: RowId, admin: AdminUser, session: SessionDep, reaso
         comment = moderation.moderate_comment(session, admin, comment_pk, reason)
     except moderation.ModerationError as exc:
         raise HTTPException(404, str(exc)) from None
-    paper = session.get(Paper, comment.paper_pk)
+    paper = get_paper_by_pk(session, comment.paper_pk)
     return RedirectResponse(f"{paper_path(paper.id)}#comments", 303)
 
 

@@ -14,6 +14,7 @@ from paperfeed.models import Paper, User
 from paperfeed.store import comments as comment_store
 from paperfeed.store.comments import CommentError, NotAllowed
 from paperfeed.web.auth import CurrentUser, OptionalUser
+from paperfeed.store.papers import get_paper_by_pk
 from paperfeed.web.deps import SessionDep, paper_or_404, render
 from paperfeed.web.params import OptionalRowIdForm, RowId
 from paperfeed.web.ratelimit import Limit, RateLimited
@@ -71,7 +72,7 @@ def _own_comment_paper(session: Session, comment_pk: int) -> Paper:
     comment = comment_store.get_comment(session, comment_pk)
     if comment is None:
         raise HTTPException(404, "That comment is not there.")
-    return session.get(Paper, comment.paper_pk)
+    return get_paper_by_pk(session, comment.paper_pk)
 
 
 @router.get("/comments/{comment_pk}/edit", response_class=HTMLResponse)
@@ -80,7 +81,7 @@ def edit_comment_form(request: Request, comment_pk: RowId, user: CurrentUser, se
     if comment is None or not comment.visible or comment.user_pk != user.pk:
         raise HTTPException(404, "That comment is not there, or it is not yours.")
     return render(request, "community/edit_comment.html", {"comment": comment,
-                                                           "paper": session.get(Paper, comment.paper_pk)})
+                                                           "paper": get_paper_by_pk(session, comment.paper_pk)})
 
 
 @router.post("/comments/{comment_pk}/edit")
