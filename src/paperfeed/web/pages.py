@@ -56,7 +56,7 @@ def _render_listing(request: Request, session: Session, period: Period, sort: st
     context = {"listing": listing, "period": period, "is_home": is_home, "kinds": KINDS,
                "tabs": {kind: period_of(kind, period.start) for kind in KINDS},
                "cards_html": _cards_html(request, session, listing)}
-    return templates(request).TemplateResponse(request, "daily.html", context)
+    return render(request, "daily.html", context)
 
 
 def _cards_html(request: Request, session: Session, listing) -> Markup:
@@ -137,7 +137,7 @@ def paper_page(request: Request, paper_id: str, session: SessionDep):
                                     {"similar": hits, "similar_counts": similar_counts, "voted_pks": votes})
     context = {"paper": paper, "activity": activity, "similar_html": similar_html, "upvotes": activity.upvotes,
                "voted": paper.pk in votes, "thread": comment_store.thread(session, paper.pk)}
-    return templates(request).TemplateResponse(request, "paper.html", context)
+    return render(request, "paper.html", context)
 
 
 def _similar(request: Request, paper):
@@ -163,4 +163,4 @@ def about(request: Request, session: SessionDep):
     from paperfeed.jobs.state import job_statuses
 
     context = {"stats": stats, "last_fetch": last_fetch_time(stats), "jobs": job_statuses(session)}
-    return templates(request).TemplateResponse(request, "about.html", context)
+    return render(request, "about.html", context)

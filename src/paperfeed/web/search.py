@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from paperfeed.rank.search import MODES, SearchError, search
 from paperfeed.store.feed import activity_for
-from paperfeed.web.deps import SessionDep, templates
+from paperfeed.web.deps import SessionDep, render
 from paperfeed.web.votes import viewer_votes
 
 router = APIRouter(include_in_schema=False)
@@ -33,6 +33,6 @@ def search_page(request: Request, session: SessionDep, q: str = "", mode: str = 
     votes = viewer_votes(request, session, [h.paper for h in results.hits]) if results else frozenset()
     context = {"voted_pks": votes, "q": q, "mode": mode, "modes": MODES, "category": category or "", "since": since, "until": until,
                "results": results, "counts": counts, "page_no": p, "per_page": SEARCH_PER_PAGE}
-    return templates(request).TemplateResponse(request, "search.html", context)
+    return render(request, "search.html", context)
 
 
