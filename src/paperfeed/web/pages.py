@@ -160,7 +160,7 @@ def about(request: Request, session: SessionDep):
     if stats is None:
         stats = instance_stats(session)
         cache.put(key, stats)
-    from paperfeed.jobs.state import job_statuses
+    from paperfeed.store.jobs import job_statuses
 
     context = {"stats": stats, "last_fetch": last_fetch_time(stats), "jobs": job_statuses(session)}
     return render(request, "about.html", context)
