@@ -96,6 +96,17 @@ def require_admin(user: CurrentUser) -> User:
 AdminUser = Annotated[User, Depends(require_admin)]
 
 
+def page_viewer(request: Request, session: Session) -> User | None:
+    """Who is reading a page, looked up with the request's own session (and cached for the
+    templates' ``current_user``); a request with a Bearer token reads pages anonymously."""
+    if "user" in request.state._state:
+        return request.state.user
+    if bearer_token(request) is not None:
+        return None
+    request.state.user = session_user(session, request.cookies.get(SESSION_COOKIE))
+    return request.state.user
+
+
 def template_user(request: Request) -> User | None:
     """For templates: the user a dependency already resolved, else a read-only look-up.
 

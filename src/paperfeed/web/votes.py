@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from paperfeed.links import paper_path
 from paperfeed.store import votes as vote_store
-from paperfeed.web.auth import OptionalUser, template_user
+from paperfeed.web.auth import OptionalUser, page_viewer
 from paperfeed.web.deps import SessionDep, paper_or_404, render
 
 router = APIRouter(include_in_schema=False)
@@ -18,7 +18,7 @@ router = APIRouter(include_in_schema=False)
 
 def viewer_votes(request: Request, session: Session, papers) -> frozenset[int]:
     """The viewer's upvotes among a page's papers, in one query (none for anonymous viewers)."""
-    return frozenset(vote_store.voted_papers(session, template_user(request), [p.pk for p in papers]))
+    return frozenset(vote_store.voted_papers(session, page_viewer(request, session), [p.pk for p in papers]))
 
 
 # --- upvotes -----------------------------------------------------------------
