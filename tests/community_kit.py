@@ -16,9 +16,9 @@ import pinned
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
+from paperfeed.accounts import create_user
 from paperfeed.records import Author, EntryRecord, PaperRecord
 from paperfeed.store.papers import upsert_records
-from paperfeed.store.users import create_user
 from paperfeed.web.app import create_app
 
 PASSWORD = "a perfectly fine passphrase"

@@ -21,9 +21,9 @@ from sqlalchemy.pool import QueuePool
 from community_kit import (CSRF_META, PASSWORD, Client, Mailbox, ServerThread, add_paper, add_user, client,
                            days_ago, free_port, link_in, make_app, signed_in, smtp_server)
 from paperfeed import db as db_module
+from paperfeed.accounts import passwords
 from paperfeed.db import Database
 from paperfeed.models import ApiToken, User
-from paperfeed.store import users as user_store
 
 WRONG = "not the password at all"
 TOKEN_RE = re.compile(r"pf_[A-Za-z0-9_\-]+")
@@ -106,13 +106,13 @@ def test_simultaneous_wrong_passwords_on_two_instances_reach_the_check_at_most_f
                                                                                           monkeypatch):
     add_user(db, settings, "pia")
     checks = []
-    real = user_store._password_matches
+    real = passwords.password_matches
 
     def counted(password_hash, password):
         checks.append(1)
         return real(password_hash, password)
 
-    monkeypatch.setattr(user_store, "_password_matches", counted)
+    monkeypatch.setattr(passwords, "password_matches", counted)
     other = Database(settings)  # a second node: its own engine and pool over the same database
     apps = [make_app(settings, db), make_app(settings, other)]
     browsers = [client(apps[i % 2]) for i in range(20)]

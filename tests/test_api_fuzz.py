@@ -12,8 +12,9 @@ import pytest
 
 from community_kit import add_user, make_app
 from hostile_kit import DAY, EVIL_ID, TRAVERSAL_ID, add_hostile
+from paperfeed.accounts import create_api_token
 from paperfeed.index.sync import sync_index
-from paperfeed.store.users import create_api_token, get_user_by_name
+from paperfeed.store.users import get_user_by_name
 
 schemathesis = pytest.importorskip("schemathesis")
 hypothesis = pytest.importorskip("hypothesis")

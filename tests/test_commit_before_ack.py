@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from community_kit import CSRF_META, PASSWORD, ServerThread, add_paper, add_user, client, make_app, signed_in
+from paperfeed.accounts import create_api_token
 from paperfeed.models import Comment, UserSession, Vote
-from paperfeed.store.users import create_api_token, get_user_by_name
+from paperfeed.store.users import get_user_by_name
 
 FAULT_TABLES = ("vote", "comment", "user_session")
 

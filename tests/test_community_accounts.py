@@ -46,7 +46,7 @@ def test_signup_verify_and_sign_in(db, mail_settings):
 
 def test_forged_and_expired_verification_links_fail(db, settings):
     uid = add_user(db, settings, "bob", verified=False)
-    from paperfeed.store.users import issue_email_token, verify_email, TokenError
+    from paperfeed.accounts import issue_email_token, verify_email, TokenError
 
     with db.session() as s:
         token = issue_email_token(s, settings, s.get(User, uid), "verify", "bob@example.org")

@@ -75,8 +75,8 @@ def test_fifty_concurrent_voters_on_a_real_server(db, settings):
 
 def _signed_in_http(db, settings, url: str, name: str) -> tuple[httpx.Client, str]:
     """A voter with a real session cookie (made directly: 50 argon2 sign-ins would only add minutes)."""
+    from paperfeed.accounts import start_session
     from paperfeed.models import User
-    from paperfeed.store.users import start_session
 
     with db.session() as s:
         user = User(username=name, username_key=name, email=f"{name}@example.org", password_hash=_HASH,

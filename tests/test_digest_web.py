@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 
 import pinned
 from digest_support import SMTPServer, paper, seed_papers
+from paperfeed.accounts import create_user, start_session
 from paperfeed.digest import subscribe as flow
 from paperfeed.digest import tokens
 from paperfeed.digest.send import send_period
 from paperfeed.store import subscriptions as store
-from paperfeed.store.users import create_user, start_session
 from paperfeed.web.app import create_app
 
 TODAY = pinned.TODAY
@@ -150,13 +150,15 @@ def test_confirmation_links_expire_and_cannot_resubscribe_after_unsubscribe(web,
     with db.session() as session:
         sub = store.by_email(session, "late@example.com")
     expired = tokens.confirm_token(db.settings, sub.pk, sub.confirm_nonce, ttl_seconds=-1)
-    with pytest.raises(tokens.BadToken, match="expired"):
-        flow.confirm(db, expired)
+    with pytest.raises(tokens.BadToken, match="expired"), db.session() as session:
+        flow.confirm(session, db.settings, expired)
     fresh = tokens.confirm_token(db.settings, sub.pk, sub.confirm_nonce, ttl_seconds=60)
-    flow.confirm(db, fresh)
-    flow.unsubscribe(db, tokens.unsubscribe_token(db.settings, sub.pk, sub.email))
-    with pytest.raises(tokens.BadToken):
-        flow.confirm(db, fresh)
+    with db.session() as session:
+        flow.confirm(session, db.settings, fresh)
+    with db.session() as session:
+        flow.unsubscribe(session, db.settings, tokens.unsubscribe_token(db.settings, sub.pk, sub.email))
+    with pytest.raises(tokens.BadToken), db.session() as session:
+        flow.confirm(session, db.settings, fresh)
     assert status_of(db, "late@example.com") == "unsubscribed"
 
 

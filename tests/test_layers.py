@@ -14,6 +14,7 @@ LAYERS = [
     {"records", "models", "db", "mail"},
     {"migrations", "metrics", "backup"},
     {"store"},
+    {"accounts"},
     {"index"},
     {"rank"},
     {"ingest", "digest"},

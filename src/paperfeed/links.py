@@ -14,6 +14,7 @@ import re
 from urllib.parse import quote, urlsplit
 
 WEB_SCHEMES = ("http", "https")
+ARXIV_ABS, ARXIV_PDF = "https://arxiv.org/abs/", "https://arxiv.org/pdf/"  # + a paper id: its arXiv pages
 MAX_URL = 2_048
 # The host part admits no backslash (browsers read one as "/", which would move the host);
 # the path may keep one (LaTeX abstracts write "github.com/a/b\\_c").

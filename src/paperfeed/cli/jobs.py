@@ -100,7 +100,7 @@ def jobs() -> None:
 def jobs_status(app: AppContext, as_json: bool) -> None:
     """Last run, result, next run and failures of every scheduled job."""
     from paperfeed.jobs.fetch import configured_jobs
-    from paperfeed.jobs.state import job_statuses
+    from paperfeed.store.jobs import job_statuses
 
     from paperfeed.store.thumbnails import backlog
 

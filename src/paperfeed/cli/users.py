@@ -27,7 +27,7 @@ def user() -> None:
 @pass_app
 def create(app: AppContext, username: str, email: str, password: str, admin: bool) -> None:
     """Create an account with a verified email. Use --admin for the first administrator."""
-    from paperfeed.store.users import AccountError, create_user
+    from paperfeed.accounts import AccountError, create_user
 
     try:
         with app.db.session() as session:

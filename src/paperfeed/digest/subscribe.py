@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from paperfeed.config import Settings
 from paperfeed.db import Database
 from paperfeed.digest import tokens
@@ -152,37 +154,33 @@ def send_confirmation(settings: Settings, email: str, subscriber_pk: int, nonce:
     send_message(settings, render_confirmation(settings, email, token))
 
 
-def confirm(db: Database, token: str, now: datetime | None = None) -> DigestSubscriber:
+def confirm(session: Session, settings: Settings, token: str, now: datetime | None = None) -> DigestSubscriber:
     """Activate the subscription a confirmation token names. Idempotent until the nonce rotates."""
-    pk, nonce = tokens.read_confirm_token(db.settings, token)
-    with db.session() as session:
-        sub = session.get(DigestSubscriber, pk)
-        if sub is None:
-            raise tokens.BadToken("This confirmation link is not valid.")
-        if sub.status == ACTIVE:
-            return sub
-        if sub.confirm_nonce != nonce:
-            raise tokens.BadToken("This confirmation link was already used or replaced. Subscribe again.")
-        store.activate(session, sub, now or utcnow())
+    pk, nonce = tokens.read_confirm_token(settings, token)
+    sub = store.get_subscriber(session, pk)
+    if sub is None:
+        raise tokens.BadToken("This confirmation link is not valid.")
+    if sub.status == ACTIVE:
         return sub
+    if sub.confirm_nonce != nonce:
+        raise tokens.BadToken("This confirmation link was already used or replaced. Subscribe again.")
+    store.activate(session, sub, now or utcnow())
+    return sub
 
 
-def subscriber_for_unsubscribe(db: Database, token: str) -> DigestSubscriber:
-    pk, _ = tokens.read_unsubscribe_token(db.settings, token)
-    with db.session() as session:
-        sub = session.get(DigestSubscriber, pk)
-    if sub is None or not tokens.unsubscribe_token_matches(db.settings, token, sub.pk, sub.email):
+def subscriber_for_unsubscribe(session: Session, settings: Settings, token: str) -> DigestSubscriber:
+    pk, _ = tokens.read_unsubscribe_token(settings, token)
+    sub = store.get_subscriber(session, pk)
+    if sub is None or not tokens.unsubscribe_token_matches(settings, token, sub.pk, sub.email):
         raise tokens.BadToken("This unsubscribe link is not valid.")
     return sub
 
 
-def unsubscribe(db: Database, token: str, now: datetime | None = None) -> DigestSubscriber:
+def unsubscribe(session: Session, settings: Settings, token: str, now: datetime | None = None) -> DigestSubscriber:
     """Unsubscribe the address a signed token names; doing it twice is harmless."""
-    sub = subscriber_for_unsubscribe(db, token)
-    with db.session() as session:
-        sub = session.get(DigestSubscriber, sub.pk)
-        store.unsubscribe(session, sub, now or utcnow())
-        return sub
+    sub = subscriber_for_unsubscribe(session, settings, token)
+    store.unsubscribe(session, sub, now or utcnow())
+    return sub
 
 
 def save_for_user(db: Database, user_pk: int, email: str, email_verified: bool, prefs: Preferences) -> str:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from paperfeed.links import ARXIV_ABS, ARXIV_PDF
 from paperfeed.records.check import MalformedRecord, check_record
 
 
@@ -102,7 +103,7 @@ def parse_arxiv_reference(text: str) -> tuple[str, int | None]:
 
 
 def arxiv_urls(arxiv_id: str) -> tuple[str, str]:
-    return f"https://arxiv.org/abs/{arxiv_id}", f"https://arxiv.org/pdf/{arxiv_id}"
+    return ARXIV_ABS + arxiv_id, ARXIV_PDF + arxiv_id
 
 
 __all__ = ["Author", "EntryRecord", "MalformedRecord", "PaperRecord", "arxiv_urls", "is_arxiv_id",

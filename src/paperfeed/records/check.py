@@ -17,7 +17,7 @@ from datetime import date, datetime
 
 import orjson
 
-from paperfeed.links import is_safe_url
+from paperfeed.links import ARXIV_ABS, ARXIV_PDF, is_safe_url
 
 
 class MalformedRecord(ValueError):
@@ -64,7 +64,6 @@ _PAPER_ID = re.compile(
     r"|[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.))*"
 )
 _SOURCE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
-_ABS, _PDF = "https://arxiv.org/abs/", "https://arxiv.org/pdf/"  # as record.arxiv_urls writes them
 _KNOWN_SOURCES = frozenset({"snapshot", "listing", "jsonl", "api", "oai", "rss", "hf", "unknown"})
 
 
@@ -229,9 +228,9 @@ def _is_count(value) -> bool:
 def _drop_unsafe_links(rec) -> None:
     """Links are optional: an unsafe one goes, the paper stays."""
     paper_id = rec.id
-    if not rec.code_urls and rec.project_page is None and (rec.abs_url is None or rec.abs_url == _ABS + paper_id
+    if not rec.code_urls and rec.project_page is None and (rec.abs_url is None or rec.abs_url == ARXIV_ABS + paper_id
                                                            or is_safe_url(rec.abs_url)) \
-            and (rec.pdf_url is None or rec.pdf_url == _PDF + paper_id or is_safe_url(rec.pdf_url)):
+            and (rec.pdf_url is None or rec.pdf_url == ARXIV_PDF + paper_id or is_safe_url(rec.pdf_url)):
         # the common case, checked without building anything: arXiv's own links to a
         # checked id are safe, and comparing costs less than matching
         return

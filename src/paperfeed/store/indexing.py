@@ -31,6 +31,10 @@ def live_paper_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Paper).where(Paper.withdrawn.is_(False))) or 0
 
 
+def count_embeddings(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(PaperEmbedding)) or 0
+
+
 def live_paper_pks(session: Session) -> set[int]:
     return set(session.scalars(select(Paper.pk).where(Paper.withdrawn.is_(False))))
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from paperfeed.models import AuditLog, Comment, DailyEntry, Paper, User, utcnow
 from paperfeed.store.comments import hide_comment, hide_user_comments
-from paperfeed.store.users import end_all_sessions
+from paperfeed.store.users import delete_user_sessions
 
 
 class ModerationError(ValueError):
@@ -51,7 +51,7 @@ def ban_user(session: Session, admin: User | None, user: User, reason: str = "")
     if admin is not None and admin.pk == user.pk:
         raise ModerationError("You cannot ban yourself.")
     user.banned = True
-    end_all_sessions(session, user.pk)
+    delete_user_sessions(session, user.pk)
     hidden = hide_user_comments(session, user)
     audit(session, admin, "ban_user", "user", user.username, {"comments_hidden": hidden, "reason": reason[:500]})
     return hidden

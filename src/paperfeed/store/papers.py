@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from paperfeed.models import DailyEntry, HarvestState, Paper, utcnow
 from paperfeed.records import PaperRecord
@@ -199,6 +200,20 @@ def paper_pks(session: Session, ids: list[str]) -> dict[str, int]:
 
 def get_paper(session: Session, paper_id: str) -> Paper | None:
     return session.scalar(select(Paper).where(Paper.id == paper_id))
+
+
+def get_paper_by_pk(session: Session, pk: int) -> Paper | None:
+    return session.get(Paper, pk)
+
+
+def papers_with_entries(session: Session, since: date | None = None, batch: int = 1000) -> Iterator[Paper]:
+    """Every paper with its entries loaded, oldest first, streamed ``batch`` rows at a time;
+    with ``since``, those submitted or announced on or after that day."""
+    stmt = select(Paper).options(selectinload(Paper.entries)).order_by(Paper.pk)
+    if since is not None:
+        start = datetime(since.year, since.month, since.day)
+        stmt = stmt.where(or_(Paper.submitted_at >= start, Paper.announced_on >= since))
+    return session.scalars(stmt.execution_options(yield_per=batch))
 
 
 def count_papers(session: Session) -> int:

@@ -29,6 +29,10 @@ def new_nonce() -> str:
     return secrets.token_hex(8)
 
 
+def get_subscriber(session: Session, pk: int) -> DigestSubscriber | None:
+    return session.get(DigestSubscriber, pk)
+
+
 def by_email(session: Session, email: str) -> DigestSubscriber | None:
     return session.scalar(select(DigestSubscriber).where(DigestSubscriber.email == email))
 

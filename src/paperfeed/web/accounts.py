@@ -14,24 +14,22 @@ nor its timing tells whether an address has an account.
 from __future__ import annotations
 
 import hashlib
-import logging
-import smtplib
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from paperfeed.mail import new_message, send_message
+from paperfeed import accounts
+from paperfeed.accounts import AccountError, EmailTaken, TokenError
+from paperfeed.accounts.mail import MailStatus, deliver, send_reset_link, signup_attempt_mail, verification_mail
 from paperfeed.models import User
 from paperfeed.store import comments as comment_store
 from paperfeed.store import users as user_store
 from paperfeed.store import votes as vote_store
-from paperfeed.store.users import AccountError, EmailTaken, TokenError
-from paperfeed.web.auth import SESSION_COOKIE, clear_session_cookie, current_user, safe_next, set_session_cookie
-from paperfeed.web.deps import client_ip, get_session, render
+from paperfeed.web.auth import SESSION_COOKIE, OptionalUser, clear_session_cookie, safe_next, set_session_cookie
+from paperfeed.web.deps import SessionDep, client_ip, render
 from paperfeed.web.ratelimit import Limit, RateLimited, Reservation
 
-log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 NOTICES = {
@@ -54,40 +52,15 @@ def too_many(request: Request, exc: RateLimited, template: str, context: dict) -
                   headers={"Retry-After": str(exc.retry_after)})
 
 
-class MailStatus:
-    """Whether this process's last account mail reached the mail server. Pages may say so:
-    it is about the site, never about one address, so it tells nobody who has an account."""
-
-    def __init__(self) -> None:
-        self.last_failed = False
-
-    def record(self, delivered: bool) -> None:
-        self.last_failed = not delivered
-
-
 def mail_status(app) -> MailStatus:
     if not hasattr(app.state, "mail_status"):
         app.state.mail_status = MailStatus()
     return app.state.mail_status
 
 
-def deliver(settings, to: str, subject: str, text: str, status: MailStatus | None = None) -> None:
-    """Sends an account mail; a mail server failure is logged and noted in ``status``, never
-    shown for this address (that would tell whether it has an account)."""
-    try:
-        send_message(settings, new_message(settings, to, subject, text))
-    except (smtplib.SMTPException, OSError) as exc:
-        log.warning("could not send %r to %s: %s", subject, to, exc)
-        delivered = False
-    else:
-        delivered = True
-    if status is not None:
-        status.record(delivered)
-
-
-def deliver_later(background: BackgroundTasks, request: Request, to: str, subject: str, text: str) -> None:
+def deliver_later(background: BackgroundTasks, request: Request, to: str, mail: tuple[str, str]) -> None:
     """Sends after the response; the caller has committed whatever the mail refers to."""
-    background.add_task(deliver, request.app.state.settings, to, subject, text, mail_status(request.app))
+    background.add_task(deliver, request.app.state.settings, to, *mail, mail_status(request.app))
 
 
 def check_email_page(request: Request, address: str) -> HTMLResponse:
@@ -110,8 +83,8 @@ def signup_form(request: Request):
 
 
 @router.post("/signup", response_class=HTMLResponse)
-def signup(request: Request, background: BackgroundTasks, username: str = Form(""), email: str = Form(""),
-           password: str = Form(""), session: Session = Depends(get_session)):
+def signup(request: Request, background: BackgroundTasks, session: SessionDep, username: str = Form(""),
+           email: str = Form(""), password: str = Form("")):
     settings = request.app.state.settings
     form = {"username": username, "email": email}
     try:
@@ -119,26 +92,23 @@ def signup(request: Request, background: BackgroundTasks, username: str = Form("
     except RateLimited as exc:
         return too_many(request, exc, "community/signup.html", form)
     try:
-        user = user_store.create_user(session, settings, username, email, password)
+        user = accounts.create_user(session, settings, username, email, password)
     except EmailTaken:
-        address = user_store.clean_email(email)
-        deliver_later(background, request, address, f"Someone tried to sign up on {settings.site_name}",
-                      f"Someone (maybe you) tried to create an account with this address, which already has one.\n"
-                      f"Sign in: {link(request, '/login')}\nForgot your password? {link(request, '/reset')}\n")
+        address = accounts.clean_email(email)
+        deliver_later(background, request, address,
+                      signup_attempt_mail(settings, link(request, "/login"), link(request, "/reset")))
         return check_email_page(request, address)
     except AccountError as exc:
         return render(request, "community/signup.html", {**form, "error": str(exc)}, status=400)
-    token = user_store.issue_email_token(session, settings, user, "verify", user.email)
+    token = accounts.issue_email_token(session, settings, user, "verify", user.email)
     session.commit()
     send_verification(background, request, user.email, token)
     return check_email_page(request, user.email)
 
 
 def send_verification(background: BackgroundTasks, request: Request, email: str, token: str) -> None:
-    settings = request.app.state.settings
-    deliver_later(background, request, email, f"Confirm your email for {settings.site_name}",
-                  f"Confirm this address by opening:\n\n{link(request, '/verify?token=' + token)}\n\n"
-                  f"The link works once and expires in {settings.verify_token_hours} hours.\n")
+    deliver_later(background, request, email,
+                  verification_mail(request.app.state.settings, link(request, "/verify?token=" + token)))
 
 
 @router.get("/verify", response_class=HTMLResponse)
@@ -148,10 +118,10 @@ def verify_form(request: Request, token: str = ""):
 
 
 @router.post("/verify", response_class=HTMLResponse)
-def verify(request: Request, token: str = Form(""), session: Session = Depends(get_session)):
+def verify(request: Request, session: SessionDep, token: str = Form("")):
     try:
-        user = user_store.verify_email(session, request.app.state.settings, token,
-                                       current_session=request.cookies.get(SESSION_COOKIE))
+        user = accounts.verify_email(session, request.app.state.settings, token,
+                                     current_session=request.cookies.get(SESSION_COOKIE))
     except TokenError as exc:
         return render(request, "community/verify.html", {"error": str(exc)}, status=400)
     return render(request, "community/verify.html", {"verified": user.email})
@@ -166,8 +136,8 @@ def login_form(request: Request, next: str = "/", notice: str = ""):
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(request: Request, login: str = Form(""), password: str = Form(""), next: str = Form("/"),
-          session: Session = Depends(get_session)):
+def login(request: Request, session: SessionDep, login: str = Form(""), password: str = Form(""),
+          next: str = Form("/")):
     form = {"login": login, "next": safe_next(next)}
     account = user_store.find_login(session, login)
     session.commit()  # frees this request's pool connection while the limiter takes one of its own
@@ -176,7 +146,7 @@ def login(request: Request, login: str = Form(""), password: str = Form(""), nex
         reservation = limiter(request).acquire(limits)  # counted before the password is checked
     except RateLimited as exc:
         return too_many(request, exc, "community/login.html", form)
-    user = user_store.check_login(account, password)
+    user = accounts.check_login(account, password)
     if user is None:
         return render(request, "community/login.html", {**form, "error": "Wrong username/email or password."},
                       status=400)
@@ -212,14 +182,14 @@ def forgive_success(request: Request, reservation: Reservation, limits: list[Lim
 def sign_in(request: Request, response: Response, session: Session, user: User) -> None:
     """A brand-new session id for this browser; any session it presented is ended, so an id
     planted before sign-in (session fixation) is worthless."""
-    user_store.end_session(session, request.cookies.get(SESSION_COOKIE))
-    raw = user_store.start_session(session, request.app.state.settings, user)
+    accounts.end_session(session, request.cookies.get(SESSION_COOKIE))
+    raw = accounts.start_session(session, request.app.state.settings, user)
     set_session_cookie(response, request, raw)
 
 
 @router.post("/logout")
-def logout(request: Request, session: Session = Depends(get_session)):
-    user_store.end_session(session, request.cookies.get(SESSION_COOKIE))
+def logout(request: Request, session: SessionDep):
+    accounts.end_session(session, request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/", status_code=303)
     clear_session_cookie(response, request)
     return response
@@ -246,35 +216,15 @@ def reset_request(request: Request, background: BackgroundTasks, email: str = Fo
     return render(request, "community/reset.html", {"sent": True})
 
 
-def send_reset_link(db, settings, link_prefix: str, email: str) -> None:
-    """After the response: a reset link for the account that uses ``email``, if any. The
-    link's row is committed before the mail goes."""
-    try:
-        address = user_store.clean_email(email)
-    except AccountError:
-        return
-    with db.session() as session:
-        user = user_store.get_user_by_email(session, address)
-        if user is None or user.banned:
-            return
-        token = user_store.issue_email_token(session, settings, user, "reset", user.email)
-        to = user.email
-    deliver(settings, to, f"Reset your {settings.site_name} password",
-            f"Choose a new password here:\n\n{link_prefix}{token}\n\n"
-            f"The link works once and expires in {settings.reset_token_hours} hours. "
-            f"If you did not ask for this, ignore this mail.\n")
-
-
 @router.get("/reset/confirm", response_class=HTMLResponse)
 def reset_confirm_form(request: Request, token: str = ""):
     return render(request, "community/reset_confirm.html", {"token": token})
 
 
 @router.post("/reset/confirm", response_class=HTMLResponse)
-def reset_confirm(request: Request, token: str = Form(""), password: str = Form(""),
-                  session: Session = Depends(get_session)):
+def reset_confirm(request: Request, session: SessionDep, token: str = Form(""), password: str = Form("")):
     try:
-        user_store.reset_password(session, request.app.state.settings, token, password)
+        accounts.reset_password(session, request.app.state.settings, token, password)
     except AccountError as exc:
         return render(request, "community/reset_confirm.html", {"token": token, "error": str(exc)}, status=400)
     return RedirectResponse("/login?notice=reset", status_code=303)
@@ -284,8 +234,7 @@ def reset_confirm(request: Request, token: str = Form(""), password: str = Form(
 
 
 @router.get("/u/{username}", response_class=HTMLResponse)
-def profile(request: Request, username: str, viewer: User | None = Depends(current_user),
-            session: Session = Depends(get_session)):
+def profile(request: Request, username: str, viewer: OptionalUser, session: SessionDep):
     person = user_store.get_user_by_name(session, username)
     if person is None or (person.banned and not (viewer and viewer.is_admin)):
         return render(request, "error.html", {"status": 404, "title": "Not found",

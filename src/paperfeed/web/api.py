@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 from email.utils import format_datetime
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -35,10 +36,10 @@ from paperfeed.web.api_models import (
     VoteState,
     answers,
 )
-from paperfeed.web.auth import require_user
+from paperfeed.web.auth import CurrentUser
 from paperfeed.web.clock import today
 from paperfeed.web.comments import _add_limited_comment
-from paperfeed.web.deps import etag_for, get_session, listing_cache, not_modified, paper_or_404
+from paperfeed.web.deps import SessionDep, etag_for, listing_cache, not_modified, paper_or_404
 from paperfeed.web.listing import MAX_PER_PAGE, PageOutOfRange, default_day, load_listing
 from paperfeed.web.params import MAX_ROW_ID
 from paperfeed.web.periods import parse_period, period_of
@@ -127,6 +128,7 @@ def _period(request: Request, date_: str | None, week: str | None, month: str | 
             responses=answers(list[DailyItem], 400, 404, 422))
 def daily_papers(
     request: Request,
+    session: SessionDep,
     date: str | None = Query(None, description="YYYY-MM-DD (default: the latest day with papers)"),
     week: str | None = Query(None, description="ISO week, YYYY-Www"),
     month: str | None = Query(None, description="YYYY-MM"),
@@ -137,7 +139,6 @@ def daily_papers(
     category: str | None = Query(None, description="e.g. cs.LG, or cs for every cs.* category"),
     has_code: bool = False,
     submitter: str | None = Query(None, max_length=64, description="only papers this user submitted here"),
-    session: Session = Depends(get_session),
 ):
     if sort not in SORT_ALIASES:
         raise HTTPException(400, f"unknown sort {sort!r}; use trending or publishedAt")
@@ -174,6 +175,7 @@ def _submitter_pk(session: Session, username: str | None) -> int | None:
             response_model=None, responses=answers(list[SearchItem], 400, 422))
 def search_papers(
     request: Request,
+    session: SessionDep,
     q: str = Query("", max_length=500),
     limit: int = Query(20, ge=1, le=MAX_PER_PAGE),
     offset: int = Query(0, ge=0, le=10_000),
@@ -181,7 +183,6 @@ def search_papers(
     category: str | None = None,
     since: date | None = None,
     until: date | None = None,
-    session: Session = Depends(get_session),
 ):
     if not q.strip():  # HF's list_papers() with no query: recent papers
         return _recent(request, session, limit, offset)
@@ -219,7 +220,7 @@ def _recent(request: Request, session: Session, limit: int, offset: int) -> Resp
 
 @router.get("/papers/{paper_id:path}", summary="One paper (PaperInfo); a versioned id (2401.00001v2) names the paper",
             response_model=None, responses=answers(PaperDetail, 404, 422))
-def paper_detail(request: Request, paper_id: str, session: Session = Depends(get_session)):
+def paper_detail(request: Request, paper_id: str, session: SessionDep):
     paper = get_paper(session, paper_id) or get_paper(session, _unversioned(paper_id))
     if paper is None:
         raise HTTPException(404, f"paper {paper_id!r} not found")
@@ -271,36 +272,38 @@ class SubmitIn(BaseModel):
     reference: str
 
 
-def _api_user(user: User = Depends(require_user)) -> User:
+def _api_user(user: CurrentUser) -> User:
     if not user.email_verified:
         raise HTTPException(403, "Verify your email address first.")
     return user
 
 
+ApiUser = Annotated[User, Depends(_api_user)]
+
+
 @community.get("/me", summary="The account a token belongs to", response_model=None,
                responses=answers(Me, 401, 403))
-def me(user: User = Depends(require_user)):
+def me(user: CurrentUser):
     return {"username": user.username, "email_verified": user.email_verified, "is_admin": user.is_admin}
 
 
 @community.post("/papers/{paper_id:path}/upvote", summary="Upvote a paper (idempotent)", response_model=None,
                 responses=answers(VoteState, 401, 403, 404, 422))
-def api_upvote(paper_id: str, user: User = Depends(_api_user), session: Session = Depends(get_session)):
+def api_upvote(paper_id: str, user: ApiUser, session: SessionDep):
     state = vote_store.add_vote(session, user, paper_or_404(session, paper_id))
     return {"voted": state.voted, "upvotes": state.upvotes}
 
 
 @community.delete("/papers/{paper_id:path}/upvote", summary="Take back an upvote", response_model=None,
                   responses=answers(VoteState, 401, 403, 404, 422))
-def api_unvote(paper_id: str, user: User = Depends(_api_user), session: Session = Depends(get_session)):
+def api_unvote(paper_id: str, user: ApiUser, session: SessionDep):
     state = vote_store.remove_vote(session, user, paper_or_404(session, paper_id))
     return {"voted": state.voted, "upvotes": state.upvotes}
 
 
 @community.post("/papers/{paper_id:path}/comments", summary="Comment on a paper", status_code=201,
                 response_model=None, responses=answers(CommentOut, 400, 401, 403, 404, 422, 429, status=201))
-def api_comment(request: Request, paper_id: str, data: CommentIn, user: User = Depends(_api_user),
-                session: Session = Depends(get_session)):
+def api_comment(request: Request, paper_id: str, data: CommentIn, user: ApiUser, session: SessionDep):
     paper = paper_or_404(session, paper_id)
     comment = _add_limited_comment(request, session, user, paper, data.body, data.parent)
     return {"id": comment.pk, "html": comment.body_html}
@@ -308,8 +311,7 @@ def api_comment(request: Request, paper_id: str, data: CommentIn, user: User = D
 
 @community.post("/submit", summary="Put a paper on today's page", status_code=201, response_model=None,
                 responses=answers(Submitted, 400, 401, 403, 422, 429, 503, status=201))
-def api_submit(request: Request, data: SubmitIn, user: User = Depends(_api_user),
-               session: Session = Depends(get_session)):
+def api_submit(request: Request, data: SubmitIn, user: ApiUser, session: SessionDep):
     try:
         paper = submit_reference(request, session, user, data.reference)
     except FetchBusy as exc:

@@ -1,7 +1,8 @@
 """Who is asking: session cookies for browsers, ``Authorization: Bearer`` tokens for the API.
 
-Dependencies: ``current_user`` (None when anonymous), ``require_user`` (401, or a redirect
-to sign-in for pages), ``require_admin`` (403). A request that carries a Bearer header is
+Routes name the user with one of the aliases: ``OptionalUser`` (None when anonymous),
+``CurrentUser`` (401, or a redirect to sign-in for pages) and
+``AdminUser`` (403). A request that carries a Bearer header is
 authenticated by that token only (cookies are ignored), needs the "read" scope for GET
 and "write" for anything else, and is exempt from CSRF checks (browsers cannot attach
 such a header cross-site without CORS, which this app does not allow).
@@ -9,6 +10,7 @@ such a header cross-site without CORS, which this app does not allow).
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request, Response
@@ -16,9 +18,10 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from paperfeed.models import User
-from paperfeed.store.users import session_user, token_user
+from paperfeed.accounts import session_user, token_user
+from paperfeed.store.users import get_user
 from paperfeed.web.csrf import bearer_credentials
-from paperfeed.web.deps import get_session
+from paperfeed.web.deps import SessionDep
 
 SESSION_COOKIE = "pf_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -62,26 +65,46 @@ def resolve_user(request: Request, session: Session) -> User | None:
     return user
 
 
-def current_user(request: Request, session: Session = Depends(get_session)) -> User | None:
+def current_user(request: Request, session: SessionDep) -> User | None:
     return resolve_user(request, session)
 
 
-def require_user(request: Request, user: User | None = Depends(current_user)) -> User:
+OptionalUser = Annotated[User | None, Depends(current_user)]
+
+
+def require_user(request: Request, user: OptionalUser) -> User:
     if user is None:
         raise SignInRequired(request.url.path)
     return user
 
 
-def require_verified(user: User = Depends(require_user)) -> User:
+CurrentUser = Annotated[User, Depends(require_user)]
+
+
+def require_verified(user: CurrentUser) -> User:
     if not user.email_verified:
         raise HTTPException(403, "Please verify your email address first (see your account settings).")
     return user
 
 
-def require_admin(user: User = Depends(require_user)) -> User:
+def require_admin(user: CurrentUser) -> User:
     if not user.is_admin:
         raise HTTPException(403, "Only administrators can do that.")
     return user
+
+
+AdminUser = Annotated[User, Depends(require_admin)]
+
+
+def page_viewer(request: Request, session: Session) -> User | None:
+    """Who is reading a page, looked up with the request's own session (and cached for the
+    templates' ``current_user``); a request with a Bearer token reads pages anonymously."""
+    if "user" in request.state._state:
+        return request.state.user
+    if bearer_token(request) is not None:
+        return None
+    request.state.user = session_user(session, request.cookies.get(SESSION_COOKIE))
+    return request.state.user
 
 
 def template_user(request: Request) -> User | None:
@@ -98,7 +121,7 @@ def template_user(request: Request) -> User | None:
         if user is _UNSET:
             user = session_user(session, request.cookies.get(SESSION_COOKIE))
         else:
-            user = session.get(User, inspect(user).identity[0])
+            user = get_user(session, inspect(user).identity[0])
     request.state.user = user
     return user
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -13,8 +13,9 @@ from paperfeed.links import paper_path
 from paperfeed.models import Paper, User
 from paperfeed.store import comments as comment_store
 from paperfeed.store.comments import CommentError, NotAllowed
-from paperfeed.web.auth import current_user, require_user
-from paperfeed.web.deps import get_session, paper_or_404, render
+from paperfeed.web.auth import CurrentUser, OptionalUser
+from paperfeed.store.papers import get_paper_by_pk
+from paperfeed.web.deps import SessionDep, paper_or_404, render
 from paperfeed.web.params import OptionalRowIdForm, RowId
 from paperfeed.web.ratelimit import Limit, RateLimited
 
@@ -22,8 +23,8 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.post("/papers/{paper_id:path}/comments", response_class=HTMLResponse)
-def post_comment(request: Request, paper_id: str, body: str = Form(""), parent: OptionalRowIdForm = None,
-                 user: User | None = Depends(current_user), session: Session = Depends(get_session)):
+def post_comment(request: Request, paper_id: str, user: OptionalUser, session: SessionDep, body: str = Form(""),
+                 parent: OptionalRowIdForm = None):
     paper = paper_or_404(session, paper_id)
     if user is None:
         return RedirectResponse(f"/login?next={quote(paper_path(paper.id))}", 303)
@@ -71,22 +72,20 @@ def _own_comment_paper(session: Session, comment_pk: int) -> Paper:
     comment = comment_store.get_comment(session, comment_pk)
     if comment is None:
         raise HTTPException(404, "That comment is not there.")
-    return session.get(Paper, comment.paper_pk)
+    return get_paper_by_pk(session, comment.paper_pk)
 
 
 @router.get("/comments/{comment_pk}/edit", response_class=HTMLResponse)
-def edit_comment_form(request: Request, comment_pk: RowId, user: User = Depends(require_user),
-                      session: Session = Depends(get_session)):
+def edit_comment_form(request: Request, comment_pk: RowId, user: CurrentUser, session: SessionDep):
     comment = comment_store.get_comment(session, comment_pk)
     if comment is None or not comment.visible or comment.user_pk != user.pk:
         raise HTTPException(404, "That comment is not there, or it is not yours.")
     return render(request, "community/edit_comment.html", {"comment": comment,
-                                                           "paper": session.get(Paper, comment.paper_pk)})
+                                                           "paper": get_paper_by_pk(session, comment.paper_pk)})
 
 
 @router.post("/comments/{comment_pk}/edit")
-def edit_comment(request: Request, comment_pk: RowId, body: str = Form(""), user: User = Depends(require_user),
-                 session: Session = Depends(get_session)):
+def edit_comment(request: Request, comment_pk: RowId, user: CurrentUser, session: SessionDep, body: str = Form("")):
     paper = _own_comment_paper(session, comment_pk)
     try:
         comment_store.edit_comment(session, request.app.state.settings, user, comment_pk, body)
@@ -98,7 +97,7 @@ def edit_comment(request: Request, comment_pk: RowId, body: str = Form(""), user
 
 
 @router.post("/comments/{comment_pk}/delete")
-def delete_comment(comment_pk: RowId, user: User = Depends(require_user), session: Session = Depends(get_session)):
+def delete_comment(comment_pk: RowId, user: CurrentUser, session: SessionDep):
     paper = _own_comment_paper(session, comment_pk)
     try:
         comment_store.delete_comment(session, user, comment_pk)

@@ -37,7 +37,7 @@ def csrf_token_for(key: bytes, secret: str) -> str:
 
 def csrf_token(request: Request) -> str:
     """The token for templates: ``{{ csrf_token(request) }}``."""
-    return request.scope.get("state", {}).get("csrf_token", "")
+    return (request.scope.get("state") or {}).get("csrf_token", "")
 
 
 class CSRFMiddleware:

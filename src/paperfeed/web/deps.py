@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Iterator
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
@@ -21,6 +22,10 @@ def get_session(request: Request) -> Iterator[Session]:
     with request.app.state.db.sessions() as session:
         request.state.db_session = session
         yield session
+
+
+# The one way a route gets the request's session: ``session: SessionDep``.
+SessionDep = Annotated[Session, Depends(get_session)]
 
 
 async def commit_before_response(request: Request) -> AsyncIterator[None]:

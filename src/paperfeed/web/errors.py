@@ -15,6 +15,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from paperfeed.rank.search import SearchError
+from paperfeed.web.deps import render
 from paperfeed.web.listing import PageOutOfRange
 from paperfeed.web.periods import BadPeriod
 
@@ -35,11 +36,8 @@ def is_api(request: Request) -> bool:
 def error_response(request: Request, status: int, message: str, headers: dict | None = None):
     if is_api(request):
         return JSONResponse({"error": message}, status_code=status, headers=headers)
-    templates = request.app.state.templates
-    return templates.TemplateResponse(
-        request, "error.html", {"status": status, "title": TITLES.get(status, "Error"), "message": message},
-        status_code=status, headers=headers,
-    )
+    return render(request, "error.html", {"status": status, "title": TITLES.get(status, "Error"), "message": message},
+                  status=status, headers=headers)
 
 
 def database_unavailable(exc: BaseException) -> bool:

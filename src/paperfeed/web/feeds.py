@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from html import escape
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from feedgen.feed import FeedGenerator
 from sqlalchemy.orm import Session
 
@@ -16,7 +16,7 @@ from paperfeed.models import Paper
 from paperfeed.rank.search import search
 from paperfeed.store.feed import latest_day
 from paperfeed.web.clock import today
-from paperfeed.web.deps import etag_for, get_session, listing_cache, not_modified
+from paperfeed.web.deps import SessionDep, etag_for, listing_cache, not_modified
 from paperfeed.web.listing import load_listing
 from paperfeed.web.periods import Period, parse_period, period_of
 from paperfeed.web.render import as_utc, plain_snippet
@@ -166,21 +166,21 @@ def _period_feed(request: Request, session: Session, period: Period, fmt: str, s
 
 @router.get("/latest.{fmt}", summary="The latest day's papers", response_class=Response,
             responses=FEED_RESPONSES)
-def latest_feed(request: Request, fmt: str, session: Session = Depends(get_session)):
+def latest_feed(request: Request, fmt: str, session: SessionDep):
     period = period_of("date", latest_day(session) or today(request))
     return _period_feed(request, session, period, _check_format(fmt), f"/feeds/latest.{fmt}")
 
 
 @router.get("/date/{day}.{fmt}", summary="One day's papers", response_class=Response,
             responses=FEED_RESPONSES)
-def day_feed(request: Request, day: str, fmt: str, session: Session = Depends(get_session)):
+def day_feed(request: Request, day: str, fmt: str, session: SessionDep):
     period = parse_period("date", day)
     return _period_feed(request, session, period, _check_format(fmt), f"/feeds/date/{period.slug}.{fmt}")
 
 
 @router.get("/trending.{fmt}", summary="Trending papers of the last week", response_class=Response,
             responses=FEED_RESPONSES)
-def trending_feed(request: Request, fmt: str, session: Session = Depends(get_session)):
+def trending_feed(request: Request, fmt: str, session: SessionDep):
     _check_format(fmt)
     last = latest_day(session) or today(request)
     period = Period("date", last - timedelta(days=TRENDING_DAYS - 1), last)

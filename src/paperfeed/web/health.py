@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from paperfeed.db import Database, alembic_config, current_revision
 
@@ -86,13 +86,12 @@ def _index_state(request: Request) -> dict:
     from paperfeed.index.engine import engine_for
     from paperfeed.index.sync import vector_dir
     from paperfeed.index.vectors import read_meta
-    from paperfeed.models import Paper
-    from paperfeed.models.search import PaperEmbedding
+    from paperfeed.store.indexing import count_embeddings, live_paper_count
 
     settings = request.app.state.settings
     with request.app.state.db.session() as session:
-        papers = session.scalar(select(func.count()).select_from(Paper).where(Paper.withdrawn.is_(False))) or 0
-        embedded = session.scalar(select(func.count()).select_from(PaperEmbedding)) or 0
+        papers = live_paper_count(session)
+        embedded = count_embeddings(session)
     keyword = engine_for(settings).keyword()
     docs = keyword.num_docs if keyword else 0
     return {"papers": papers, "embedded": embedded,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
@@ -27,7 +27,7 @@ from paperfeed.store.feed import (
 )
 from paperfeed.store.papers import get_paper
 from paperfeed.web.clock import today
-from paperfeed.web.deps import get_session, listing_cache, paper_or_404, render, templates
+from paperfeed.web.deps import SessionDep, listing_cache, paper_or_404, render, templates
 from paperfeed.web.listing import PER_PAGE, default_day, load_listing
 from paperfeed.web.periods import KINDS, Period, parse_period, period_of
 from paperfeed.web.render import paper_as_markdown
@@ -57,7 +57,7 @@ def _render_listing(request: Request, session: Session, period: Period, sort: st
     context = {"listing": listing, "period": period, "is_home": is_home, "kinds": KINDS,
                "tabs": {kind: period_of(kind, period.start) for kind in KINDS},
                "cards_html": _cards_html(request, session, listing)}
-    return templates(request).TemplateResponse(request, "daily.html", context)
+    return render(request, "daily.html", context)
 
 
 def _cards_html(request: Request, session: Session, listing) -> Markup:
@@ -87,14 +87,14 @@ def _shared_fragment(request: Request, key: tuple, template: str, context: dict,
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, sort: str = "trending", category: str | None = None, code: bool = False,
-         p: int = Query(1, ge=1, le=MAX_PAGE), session: Session = Depends(get_session)):
+def home(request: Request, session: SessionDep, sort: str = "trending", category: str | None = None,
+         code: bool = False, p: int = Query(1, ge=1, le=MAX_PAGE)):
     period = period_of("date", default_day(request, session))
     return _render_listing(request, session, period, sort, category, code, p, is_home=True)
 
 
 @router.get("/papers/trending", response_class=HTMLResponse)
-def trending(request: Request, session: Session = Depends(get_session)):
+def trending(request: Request, session: SessionDep):
     """What is rising now: the last seven days under the trending score (store/trending.py)."""
     from paperfeed.store.feed import latest_day, page_entries
 
@@ -106,22 +106,22 @@ def trending(request: Request, session: Session = Depends(get_session)):
 
 
 @router.get("/papers/{paper_id:path}.md", include_in_schema=False)
-def paper_markdown(paper_id: str, session: Session = Depends(get_session)):
+def paper_markdown(paper_id: str, session: SessionDep):
     """The paper as Markdown (HF's ``read_paper``, ``hf papers read``)."""
     paper = paper_or_404(session, paper_id)
     return Response(paper_as_markdown(paper), media_type="text/markdown; charset=utf-8")
 
 
 @router.get("/papers/{kind}/{slug}", response_class=HTMLResponse)
-def listing_page(request: Request, kind: str, slug: str, sort: str = "trending", category: str | None = None,
-                 code: bool = False, p: int = Query(1, ge=1, le=MAX_PAGE), session: Session = Depends(get_session)):
+def listing_page(request: Request, kind: str, slug: str, session: SessionDep, sort: str = "trending",
+                 category: str | None = None, code: bool = False, p: int = Query(1, ge=1, le=MAX_PAGE)):
     if kind not in KINDS:
-        return paper_page(request, f"{kind}/{slug}", session)
+        return paper_page(request=request, paper_id=f"{kind}/{slug}", session=session)
     return _render_listing(request, session, parse_period(kind, slug), sort, category, code, p)
 
 
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse)
-def paper_page(request: Request, paper_id: str, session: Session = Depends(get_session)):
+def paper_page(request: Request, paper_id: str, session: SessionDep):
     paper = get_paper(session, paper_id)
     if paper is None:
         base, version = split_version(paper_id)
@@ -140,7 +140,7 @@ def paper_page(request: Request, paper_id: str, session: Session = Depends(get_s
     context = {"paper": paper, "activity": activity, "similar_html": similar_html, "upvotes": activity.upvotes,
                "voted": paper.pk in votes, "thread": comment_store.thread(session, paper.pk),
                "thumb": page_thumbnail(request, session, paper)}
-    return templates(request).TemplateResponse(request, "paper.html", context)
+    return render(request, "paper.html", context)
 
 
 def _similar(request: Request, paper):
@@ -156,14 +156,14 @@ def _similar(request: Request, paper):
 
 
 @router.get("/about", response_class=HTMLResponse)
-def about(request: Request, session: Session = Depends(get_session)):
+def about(request: Request, session: SessionDep):
     cache = request.app.state.page_cache
     key = ("about", papers_version(session), entries_version(session), fetch_version(session))
     stats = cache.get(key)
     if stats is None:
         stats = instance_stats(session)
         cache.put(key, stats)
-    from paperfeed.jobs.state import job_statuses
+    from paperfeed.store.jobs import job_statuses
 
     context = {"stats": stats, "last_fetch": last_fetch_time(stats), "jobs": job_statuses(session)}
-    return templates(request).TemplateResponse(request, "about.html", context)
+    return render(request, "about.html", context)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy.orm import Session
 
 from paperfeed.rank.search import MODES, SearchError, search
 from paperfeed.store.feed import activity_for
-from paperfeed.web.deps import get_session, templates
+from paperfeed.web.deps import SessionDep, render
 from paperfeed.web.votes import viewer_votes
 
 router = APIRouter(include_in_schema=False)
@@ -20,9 +19,9 @@ SEARCH_PER_PAGE = 20
 
 
 @router.get("/search", response_class=HTMLResponse)
-def search_page(request: Request, q: str = "", mode: str = "hybrid", category: str | None = None,
-                since: date | None = None, until: date | None = None, p: int = Query(1, ge=1, le=500),
-                session: Session = Depends(get_session)):
+def search_page(request: Request, session: SessionDep, q: str = "", mode: str = "hybrid",
+                category: str | None = None, since: date | None = None, until: date | None = None,
+                p: int = Query(1, ge=1, le=500)):
     if since and until and since > until:
         raise SearchError("the start date is after the end date")
     results = None
@@ -34,6 +33,6 @@ def search_page(request: Request, q: str = "", mode: str = "hybrid", category: s
     votes = viewer_votes(request, session, [h.paper for h in results.hits]) if results else frozenset()
     context = {"voted_pks": votes, "q": q, "mode": mode, "modes": MODES, "category": category or "", "since": since, "until": until,
                "results": results, "counts": counts, "page_no": p, "per_page": SEARCH_PER_PAGE}
-    return templates(request).TemplateResponse(request, "search.html", context)
+    return render(request, "search.html", context)
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from paperfeed.models import User
+from paperfeed import accounts
+from paperfeed.accounts import AccountError
 from paperfeed.store import users as user_store
-from paperfeed.store.users import AccountError
 from paperfeed.web.accounts import NOTICES, send_verification, sign_in
-from paperfeed.web.auth import clear_session_cookie, current_user
-from paperfeed.web.deps import get_session, render
+from paperfeed.web.auth import OptionalUser, clear_session_cookie
+from paperfeed.web.deps import SessionDep, render
 from paperfeed.web.params import RowId
 
 router = APIRouter(include_in_schema=False)
@@ -29,18 +30,17 @@ def _signed_in(request: Request, user: User | None) -> RedirectResponse | None:
 
 
 @router.get("/settings", response_class=HTMLResponse)
-def settings_page(request: Request, notice: str = "", user: User | None = Depends(current_user),
-                  session: Session = Depends(get_session)):
+def settings_page(request: Request, user: OptionalUser, session: SessionDep, notice: str = ""):
     return _signed_in(request, user) or _settings_page(request, session, user, notice=NOTICES.get(notice))
 
 
 @router.post("/settings/password", response_class=HTMLResponse)
-def change_password(request: Request, current: str = Form(""), new: str = Form(""),
-                    user: User | None = Depends(current_user), session: Session = Depends(get_session)):
+def change_password(request: Request, user: OptionalUser, session: SessionDep, current: str = Form(""),
+                    new: str = Form("")):
     if redirect := _signed_in(request, user):
         return redirect
     try:
-        user_store.change_password(session, request.app.state.settings, user, current, new)
+        accounts.change_password(session, request.app.state.settings, user, current, new)
     except AccountError as exc:
         return _settings_page(request, session, user, status=400, error=str(exc))
     response = RedirectResponse("/settings?notice=password", status_code=303)
@@ -49,35 +49,33 @@ def change_password(request: Request, current: str = Form(""), new: str = Form("
 
 
 @router.post("/settings/email", response_class=HTMLResponse)
-def change_email(request: Request, background: BackgroundTasks, password: str = Form(""), email: str = Form(""),
-                 user: User | None = Depends(current_user), session: Session = Depends(get_session)):
+def change_email(request: Request, background: BackgroundTasks, user: OptionalUser, session: SessionDep,
+                 password: str = Form(""), email: str = Form("")):
     if redirect := _signed_in(request, user):
         return redirect
     try:
-        token = user_store.request_email_change(session, request.app.state.settings, user, password, email)
+        token = accounts.request_email_change(session, request.app.state.settings, user, password, email)
     except AccountError as exc:
         return _settings_page(request, session, user, status=400, error=str(exc))
     if token is not None:
         session.commit()
-        send_verification(background, request, user_store.clean_email(email), token)
+        send_verification(background, request, accounts.clean_email(email), token)
     return RedirectResponse("/settings?notice=email", status_code=303)
 
 
 @router.post("/settings/verify")
-def resend_verification(request: Request, background: BackgroundTasks, user: User | None = Depends(current_user),
-                        session: Session = Depends(get_session)):
+def resend_verification(request: Request, background: BackgroundTasks, user: OptionalUser, session: SessionDep):
     if redirect := _signed_in(request, user):
         return redirect
     if not user.email_verified:
-        token = user_store.issue_email_token(session, request.app.state.settings, user, "verify", user.email)
+        token = accounts.issue_email_token(session, request.app.state.settings, user, "verify", user.email)
         session.commit()
         send_verification(background, request, user.email, token)
     return RedirectResponse("/settings?notice=verify-sent", status_code=303)
 
 
 @router.post("/settings/privacy")
-def change_privacy(request: Request, upvotes_private: str = Form(""), user: User | None = Depends(current_user),
-                   session: Session = Depends(get_session)):
+def change_privacy(request: Request, user: OptionalUser, session: SessionDep, upvotes_private: str = Form("")):
     if redirect := _signed_in(request, user):
         return redirect
     user_store.set_upvotes_private(session, user, upvotes_private == "on")
@@ -85,20 +83,19 @@ def change_privacy(request: Request, upvotes_private: str = Form(""), user: User
 
 
 @router.post("/settings/tokens", response_class=HTMLResponse)
-def create_token(request: Request, name: str = Form(""), scopes: list[str] = Form([]),
-                 user: User | None = Depends(current_user), session: Session = Depends(get_session)):
+def create_token(request: Request, user: OptionalUser, session: SessionDep, name: str = Form(""),
+                 scopes: list[str] = Form([])):
     if redirect := _signed_in(request, user):
         return redirect
     try:
-        token, raw = user_store.create_api_token(session, user, name, scopes)
+        token, raw = accounts.create_api_token(session, user, name, scopes)
     except AccountError as exc:
         return _settings_page(request, session, user, status=400, error=str(exc))
     return _settings_page(request, session, user, new_token=raw, new_token_name=token.name)
 
 
 @router.post("/settings/tokens/{token_pk}/revoke")
-def revoke_token(request: Request, token_pk: RowId, user: User | None = Depends(current_user),
-                 session: Session = Depends(get_session)):
+def revoke_token(request: Request, token_pk: RowId, user: OptionalUser, session: SessionDep):
     if redirect := _signed_in(request, user):
         return redirect
     user_store.revoke_api_token(session, user, token_pk)
@@ -106,11 +103,10 @@ def revoke_token(request: Request, token_pk: RowId, user: User | None = Depends(
 
 
 @router.post("/settings/delete", response_class=HTMLResponse)
-def delete_account(request: Request, password: str = Form(""), user: User | None = Depends(current_user),
-                   session: Session = Depends(get_session)):
+def delete_account(request: Request, user: OptionalUser, session: SessionDep, password: str = Form("")):
     if redirect := _signed_in(request, user):
         return redirect
-    if user_store.authenticate(session, user.username, password) is None:
+    if accounts.authenticate(session, user.username, password) is None:
         return _settings_page(request, session, user, status=400, error="Your password is not right.")
     user_store.delete_account(session, user)
     response = RedirectResponse("/login?notice=deleted", status_code=303)

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -18,24 +18,23 @@ from paperfeed.records import MalformedRecord, parse_arxiv_reference
 from paperfeed.store import votes as vote_store
 from paperfeed.store.papers import get_paper
 from paperfeed.store.votes import SubmissionError
-from paperfeed.web.auth import current_user
+from paperfeed.web.auth import OptionalUser
 from paperfeed.web.clock import today
-from paperfeed.web.deps import get_session, render
+from paperfeed.web.deps import SessionDep, render
 from paperfeed.web.ratelimit import Limit, RateLimited
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/submit", response_class=HTMLResponse)
-def submit_form(request: Request, user: User | None = Depends(current_user)):
+def submit_form(request: Request, user: OptionalUser):
     if user is None:
         return RedirectResponse("/login?next=/submit", 303)
     return render(request, "community/submit.html", {"window": request.app.state.settings.submission_window_days})
 
 
 @router.post("/submit", response_class=HTMLResponse)
-def submit(request: Request, reference: str = Form(""), user: User | None = Depends(current_user),
-           session: Session = Depends(get_session)):
+def submit(request: Request, user: OptionalUser, session: SessionDep, reference: str = Form("")):
     if user is None:
         return RedirectResponse("/login?next=/submit", 303)
     form = {"reference": reference, "window": request.app.state.settings.submission_window_days}

@@ -8,14 +8,13 @@ day and revalidated with its ETag (304).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from paperfeed.links import paper_path
 from paperfeed.records import is_arxiv_id
 from paperfeed.store.thumbnails import ThumbInfo, image, large_info
-from paperfeed.web.deps import get_session, not_modified, paper_or_404
+from paperfeed.web.deps import SessionDep, not_modified, paper_or_404
 
 router = APIRouter(include_in_schema=False)
 SIZES = ("small", "large")
@@ -24,8 +23,7 @@ UNVERSIONED = "public, max-age=86400"
 
 
 @router.get("/papers/{paper_id:path}/thumb-{size}.webp")
-def thumbnail(request: Request, paper_id: str, size: str, v: str | None = None,
-              session: Session = Depends(get_session)):
+def thumbnail(request: Request, session: SessionDep, paper_id: str, size: str, v: str | None = None):
     if size not in SIZES:
         raise HTTPException(404, "thumbnails are thumb-small.webp and thumb-large.webp")
     paper = paper_or_404(session, paper_id)

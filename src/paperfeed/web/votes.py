@@ -4,30 +4,28 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from paperfeed.links import paper_path
-from paperfeed.models import User
 from paperfeed.store import votes as vote_store
-from paperfeed.web.auth import current_user, template_user
-from paperfeed.web.deps import get_session, paper_or_404, render
+from paperfeed.web.auth import OptionalUser, page_viewer
+from paperfeed.web.deps import SessionDep, paper_or_404, render
 
 router = APIRouter(include_in_schema=False)
 
 
 def viewer_votes(request: Request, session: Session, papers) -> frozenset[int]:
     """The viewer's upvotes among a page's papers, in one query (none for anonymous viewers)."""
-    return frozenset(vote_store.voted_papers(session, template_user(request), [p.pk for p in papers]))
+    return frozenset(vote_store.voted_papers(session, page_viewer(request, session), [p.pk for p in papers]))
 
 
 # --- upvotes -----------------------------------------------------------------
 
 
 @router.post("/papers/{paper_id:path}/upvote", response_class=HTMLResponse)
-def upvote(request: Request, paper_id: str, user: User | None = Depends(current_user),
-           session: Session = Depends(get_session)):
+def upvote(request: Request, paper_id: str, user: OptionalUser, session: SessionDep):
     """Toggles the vote and answers with the re-rendered button (htmx swaps it in place)."""
     paper = paper_or_404(session, paper_id)
     is_htmx = request.headers.get("hx-request") == "true"
