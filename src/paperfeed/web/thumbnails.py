@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from paperfeed.links import paper_path
 from paperfeed.records import is_arxiv_id
