@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from paperfeed.models import Collection, CollectionItem, Paper, User, utcnow
 from paperfeed.models.collections import READING_STATES, VISIBILITIES
 from paperfeed.store.changes import bump
+from paperfeed.store.users import USERNAME_RE, get_user_by_name
 
 TITLE_MAX = 100
 DESCRIPTION_MAX = 2_000
@@ -73,7 +74,7 @@ def clean_title(title: object) -> str:
 
 
 def clean_slug(slug: object) -> str:
-    if not isinstance(slug, str) or not _SLUG_RE.match(slug):
+    if not isinstance(slug, str) or not _SLUG_RE.fullmatch(slug):
         raise CollectionError("A slug is 1-60 lower-case letters, digits and inner hyphens (e.g. reading-list).")
     return slug
 
@@ -114,6 +115,8 @@ def clean_state(value: object) -> str:
 
 def find_collection(session: Session, owner_name: str, slug: str, viewer: User | None) -> CollectionView:
     """The collection at /c/{owner}/{slug} as ``viewer`` may see it, else CollectionNotFound."""
+    if not (USERNAME_RE.fullmatch(owner_name) and _SLUG_RE.fullmatch(slug)):  # no query for what cannot exist
+        raise CollectionNotFound("No such collection here.")
     row = session.execute(
         select(Collection, User).join(User, User.pk == Collection.owner_pk)
         .where(User.username_key == owner_name.lower(), Collection.slug == slug)
@@ -121,6 +124,10 @@ def find_collection(session: Session, owner_name: str, slug: str, viewer: User |
     if row is None or not may_view(row[0], viewer):
         raise CollectionNotFound(f"No collection /c/{owner_name}/{slug} here.")
     return CollectionView(row[0], row[1], item_count(session, row[0].pk))
+
+
+def find_owner(session: Session, username: str) -> User | None:
+    return get_user_by_name(session, username) if USERNAME_RE.fullmatch(username) else None
 
 
 def owned_collection(session: Session, owner: User, pk: int) -> Collection:
@@ -329,3 +336,30 @@ def _check_slug_free(session: Session, owner: User, slug: str) -> None:
 
 def last_changed(views: list[CollectionView]) -> datetime | None:
     return max((v.collection.updated_at for v in views), default=None)
+
+
+# --- look-ups for reference-manager imports ----------------------------------
+
+
+def papers_by_doi(session: Session, dois: list[str]) -> dict[str, int]:
+    """{lower-case DOI: paper pk} for the DOIs this instance has (ix_paper_doi_lower)."""
+    found: dict[str, int] = {}
+    wanted = sorted({d.lower() for d in dois})
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        rows = session.execute(select(func.lower(Paper.doi), Paper.pk).where(func.lower(Paper.doi).in_(chunk)))
+        found.update((doi, pk) for doi, pk in rows.all())
+    return found
+
+
+def iter_paper_titles(session: Session, batch: int = 5_000):
+    """(pk, title) of every paper, streamed in pk order: titles are matched after a
+    normalisation no SQL dialect shares, so the matching happens in Python."""
+    last = 0
+    while True:
+        rows = session.execute(select(Paper.pk, Paper.title).where(Paper.pk > last)
+                               .order_by(Paper.pk).limit(batch)).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1][0]
