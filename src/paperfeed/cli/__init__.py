@@ -53,3 +53,4 @@ from paperfeed.cli import search as search_cli; search_cli.register(cli)  # noqa
 from paperfeed.cli import digest as digest_cli; digest_cli.register(cli)  # noqa: E402,E702
 from paperfeed.cli import users as users_cli; users_cli.register(cli)  # noqa: E402,E702
 from paperfeed.cli import jobs as jobs_cli; jobs_cli.register(cli)  # noqa: E402,E702
+from paperfeed.cli import library as library_cli; library_cli.register(cli)  # noqa: E402,E702

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from paperfeed.models import User
 from paperfeed.records import MalformedRecord, parse_arxiv_reference
 from paperfeed.store import collections as collection_store
-from paperfeed.store.papers import paper_pks
+from paperfeed.store.papers import count_papers, paper_pks
 
 MAX_FILE_BYTES = 2_000_000
 MAX_ENTRIES = 5_000
@@ -238,12 +238,13 @@ def _papers_by_title(session: Session, keys: set[str], on_progress: OnProgress |
     if not keys:
         return {}
     found: dict[str, int | None] = {}
+    total = count_papers(session) if on_progress else None
     for done, (pk, title) in enumerate(collection_store.iter_paper_titles(session), 1):
         key = title_key(title)
         if key in keys:
             found[key] = None if key in found else pk
         if on_progress and done % 5_000 == 0:
-            on_progress(done, None)
+            on_progress(done, total)
     return {k: pk for k, pk in found.items() if pk is not None}
 
 
@@ -261,6 +262,4 @@ def import_library(session: Session, owner: User, data: bytes, *, filename: str 
                           unmatched=unmatched)
     for _, how in matched:
         report.matched[how] += 1
-    if on_progress:
-        on_progress(len(refs), len(refs))
     return report
