@@ -195,14 +195,25 @@ def _doi(value: str) -> str | None:
 
 def clean_title(text: str) -> str:
     """A title as people read it: LaTeX braces and macros gone, spaces collapsed."""
-    text = _MACRO.sub("", text.replace("\\&", "&")).replace("{", "").replace("}", "")
-    return re.sub(r"\s+", " ", text).strip()[:500]
+    return re.sub(r"\s+", " ", _strip_latex(text)).strip()[:500]
+
+
+def _strip_latex(text: str) -> str:
+    return _MACRO.sub("", text.replace("\\&", "&")).replace("{", "").replace("}", "")
+
+
+_WORD = re.compile(r"[a-z0-9]+")
 
 
 def title_key(title: str) -> str:
-    """The normalised title used for matching: accents folded, case and punctuation gone."""
-    folded = unicodedata.normalize("NFKD", clean_title(title)).encode("ascii", "ignore").decode().lower()
-    return " ".join(re.findall(r"[a-z0-9]+", folded))
+    """The normalised title used for matching: accents folded, case and punctuation gone.
+    Run on every stored title of an import, so the common case (plain ASCII) skips the
+    LaTeX and Unicode steps."""
+    if "\\" in title or "{" in title:
+        title = _strip_latex(title)
+    if not title.isascii():
+        title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    return " ".join(_WORD.findall(title.lower()))
 
 
 # --- matching and importing ----------------------------------------------------
@@ -211,6 +222,15 @@ def title_key(title: str) -> str:
 def match_references(session: Session, refs: list[Reference],
                      on_progress: OnProgress | None = None) -> tuple[list[tuple[int, str]], list[str]]:
     """[(paper pk, how)] for the references found here, and the labels of the rest."""
+    found = match_each(session, refs, on_progress)
+    matched = [(pk, how) for pk, how in found if pk is not None]
+    unmatched = [r.label for r, (pk, _) in zip(refs, found) if pk is None]
+    return matched, unmatched
+
+
+def match_each(session: Session, refs: list[Reference],
+               on_progress: OnProgress | None = None) -> list[tuple[int | None, str]]:
+    """(paper pk or None, how) for each reference, in order: by arXiv id, then DOI, then title."""
     pks: list[int | None] = [None] * len(refs)
     how: list[str] = [""] * len(refs)
     by_id = paper_pks(session, sorted({r.arxiv_id for r in refs if r.arxiv_id}))
@@ -220,9 +240,7 @@ def match_references(session: Session, refs: list[Reference],
     wanted = {title_key(r.title) for i, r in enumerate(refs) if pks[i] is None}
     by_title = _papers_by_title(session, {k for k in wanted if len(k) >= MIN_TITLE_CHARS}, on_progress)
     _fill(pks, how, refs, lambda r: by_title.get(title_key(r.title)), "title")
-    matched = [(pk, h) for pk, h in zip(pks, how) if pk is not None]
-    unmatched = [r.label for r, pk in zip(refs, pks) if pk is None]
-    return matched, unmatched
+    return list(zip(pks, how))
 
 
 def _fill(pks: list, how: list, refs: list[Reference], find, label: str) -> None:
