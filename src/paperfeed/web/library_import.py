@@ -3,9 +3,11 @@ and the list of references this instance does not have."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from paperfeed.ingest.library import MAX_FILE_BYTES, ImportReport, LibraryError, import_library
 from paperfeed.models import User
@@ -18,10 +20,14 @@ router = APIRouter(include_in_schema=False)
 
 
 def run_import(session: Session, user: User, upload: UploadFile, title: str) -> ImportReport:
-    """The whole import in the request's one transaction; any error rolls all of it back."""
-    data = upload.file.read(MAX_FILE_BYTES + 1)
+    """The API's import: the whole of it in the request's one transaction."""
+    return import_bytes(session, user, upload.file.read(MAX_FILE_BYTES + 1), upload.filename or "", title)
+
+
+def import_bytes(session: Session, user: User, data: bytes, filename: str, title: str) -> ImportReport:
+    """Any error rolls all of it back and becomes a 4xx with the reason."""
     try:
-        return import_library(session, user, data, filename=upload.filename or "", title=title)
+        return import_library(session, user, data, filename=filename, title=title)
     except LibraryError as exc:
         session.rollback()
         raise HTTPException(exc.status, str(exc)) from None
@@ -31,11 +37,20 @@ def run_import(session: Session, user: User, upload: UploadFile, title: str) -> 
 
 
 @router.post("/collections/import", response_class=HTMLResponse)
-def import_page(request: Request, file: UploadFile = File(...), title: str = Form("Imported library", max_length=1000),
-                user: User | None = Depends(current_user), session: Session = Depends(get_session)):
+async def import_page(request: Request, user: User | None = Depends(current_user),
+                      session: Session = Depends(get_session)):
+    """The form is read here, after the sign-in check, so an anonymous POST gets the
+    sign-in redirect whatever it sent."""
     if user is None:
         return RedirectResponse("/login?next=/collections", 303)
-    report = run_import(session, user, file, title)
-    session.commit()  # before showing the result: the listed collection exists
-    return render(request, "collections/import_result.html", {"report": report,
-                                                              "path": page_path(report.collection)}, status=201)
+    form = await request.form(max_files=1, max_fields=10)
+    upload, title = form.get("file"), form.get("title") or "Imported library"
+    if not isinstance(upload, StarletteUpload) or not isinstance(title, str):
+        raise HTTPException(400, "Choose a BibTeX, RIS or CSL-JSON file to import.")
+    data = await upload.read(MAX_FILE_BYTES + 1)
+    report = await run_in_threadpool(import_bytes, session, user, data, upload.filename or "", title[:1000])
+    path = page_path(report.collection)  # read before the commit expires the rows
+    await run_in_threadpool(session.commit)  # before showing the result: the listed collection exists
+    # in a thread too: the committed rows are read again while the page renders
+    return await run_in_threadpool(render, request, "collections/import_result.html",
+                                   {"report": report, "path": path}, 201)
