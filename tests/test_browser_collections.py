@@ -13,6 +13,7 @@ from paperfeed.db import Database
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
 NOTE = "read section 3 twice"
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium")]
 
@@ -51,6 +52,8 @@ def test_save_a_paper_from_a_card_and_annotate_it(sqlite_settings):
         card.locator("button.save-toggle", has_text="Long context").click()  # and in
         card.locator("button.save-toggle[aria-pressed=true]", has_text="Long context").wait_for()
         assert ada.evaluate("window.__still_here") is True  # all in place, no reload
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        ada.screenshot(path=str(SCREENSHOTS / "save-menu.png"))
 
         ada.goto(f"{base}/c/ada/long-context")
         item = ada.locator("li.collection-item", has_text="Sparse attention")
@@ -62,6 +65,7 @@ def test_save_a_paper_from_a_card_and_annotate_it(sqlite_settings):
         assert ada.locator("li.collection-item [data-state]").inner_text() == "read"
         ada.reload()
         assert ada.locator("textarea[name=note]").input_value() == NOTE
+        ada.screenshot(path=str(SCREENSHOTS / "collection.png"), full_page=True)
 
         bob = browser.new_context().new_page()
         _sign_in(bob, base, "bob")

@@ -16,6 +16,7 @@ def test_the_whole_life_of_a_collection_with_a_token(settings, db):
     r = ada.put("/api/collections/ada/attention/papers/hep-th/9901001", json={"note": NOTE}, headers=h)
     assert r.status_code == 200 and r.json() == {**r.json(), "id": "hep-th/9901001", "note": NOTE,
                                                  "state": "to_read"}
+    assert r.json()["addedAt"].startswith("2026-06-10T09:30")  # the app's pinned clock
     assert ada.put("/api/collections/ada/attention/papers/2606.00001", headers=h).status_code == 200
     r = ada.patch("/api/collections/ada/attention/papers/2606.00001", json={"state": "read"}, headers=h)
     assert r.json()["state"] == "read"

@@ -175,3 +175,4 @@ def test_reading_list_filter(settings, db):
     to_read = ada.get("/c/ada/queue?state=to_read").text
     assert "Sparse attention" in to_read and "Diffusion models" not in to_read
     assert "Diffusion models" in ada.get("/c/ada/queue?state=read").text
+    assert "added Jun 10, 2026" in to_read  # the app's clock (pinned), not the wall clock

@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import orjson
 from sqlalchemy.orm import Session
@@ -267,15 +268,16 @@ def _papers_by_title(session: Session, keys: set[str], on_progress: OnProgress |
 
 
 def import_library(session: Session, owner: User, data: bytes, *, filename: str = "",
-                   title: str = "Imported library", on_progress: OnProgress | None = None) -> ImportReport:
+                   title: str = "Imported library", on_progress: OnProgress | None = None,
+                   now: datetime | None = None) -> ImportReport:
     """Parses, matches, and writes a private collection in the caller's transaction (not
     committed here). Raises LibraryError or CollectionError before writing anything."""
     title = collection_store.clean_title(title or "Imported library")
     refs = parse_library(data, filename)
     matched, unmatched = match_references(session, refs, on_progress)
-    collection = collection_store.create_collection(session, owner, title, visibility="private",
+    collection = collection_store.create_collection(session, owner, title, visibility="private", now=now,
                                                     slug=collection_store.free_slug(session, owner, title))
-    added = collection_store.add_papers(session, collection, [pk for pk, _ in matched])
+    added = collection_store.add_papers(session, collection, [pk for pk, _ in matched], now)
     report = ImportReport(collection_store.CollectionView(collection, owner, added), len(refs), added,
                           unmatched=unmatched)
     for _, how in matched:

@@ -198,14 +198,14 @@ def collection_paper_pks(session: Session, user_pk: int) -> set[int]:
 
 
 def create_collection(session: Session, owner: User, title: object, *, visibility: object = "private",
-                      description: object = "", slug: object = None) -> Collection:
+                      description: object = "", slug: object = None, now: datetime | None = None) -> Collection:
     title = clean_title(title)
     slug = clean_slug(slug) if slug else slugify(title)
     visibility, description = clean_visibility(visibility), clean_description(description)
     if _count_owned(session, owner.pk) >= MAX_COLLECTIONS_PER_USER:
         raise CollectionConflict(f"You have {MAX_COLLECTIONS_PER_USER} collections, the most one account can have.")
     _check_slug_free(session, owner, slug)
-    now = utcnow()
+    now = now or utcnow()
     collection = Collection(owner_pk=owner.pk, slug=slug, title=title, description=description,
                             visibility=visibility, created_at=now, updated_at=now)
     session.add(collection)
@@ -227,7 +227,8 @@ def free_slug(session: Session, owner: User, title: str) -> str:
 
 
 def update_collection(session: Session, collection: Collection, *, title: object = None,
-                      description: object = None, visibility: object = None, slug: object = None) -> Collection:
+                      description: object = None, visibility: object = None, slug: object = None,
+                      now: datetime | None = None) -> Collection:
     """Renames, re-describes or changes visibility; ``None`` leaves a field as it is. The
     slug (the address) changes only when asked, so links keep working after a rename."""
     changes = {}
@@ -242,7 +243,7 @@ def update_collection(session: Session, collection: Collection, *, title: object
         _check_slug_free(session, session.get(User, collection.owner_pk), changes["slug"])
     for name, value in changes.items():
         setattr(collection, name, value)
-    _touch(session, collection)
+    _touch(session, collection, now)
     return collection
 
 
@@ -254,7 +255,7 @@ def delete_collection(session: Session, collection: Collection) -> None:
 
 
 def add_paper(session: Session, collection: Collection, paper: Paper, *, note: object = "",
-              state: object = "to_read") -> CollectionItem:
+              state: object = "to_read", now: datetime | None = None) -> CollectionItem:
     """Adds the paper (idempotent: a paper already there keeps its note and state)."""
     note, state = clean_note(note), clean_state(state)
     item = _item(session, collection, paper)
@@ -262,46 +263,46 @@ def add_paper(session: Session, collection: Collection, paper: Paper, *, note: o
         return item
     if item_count(session, collection.pk) >= MAX_ITEMS_PER_COLLECTION:
         raise CollectionConflict(f"A collection holds at most {MAX_ITEMS_PER_COLLECTION:,} papers.")
-    item = CollectionItem(collection_pk=collection.pk, paper_pk=paper.pk, note=note, state=state,
-                          added_at=utcnow())
+    now = now or utcnow()
+    item = CollectionItem(collection_pk=collection.pk, paper_pk=paper.pk, note=note, state=state, added_at=now)
     session.add(item)
-    _touch(session, collection)
+    _touch(session, collection, now)
     return item
 
 
-def add_papers(session: Session, collection: Collection, paper_pks: list[int]) -> int:
+def add_papers(session: Session, collection: Collection, paper_pks: list[int], now: datetime | None = None) -> int:
     """Adds many papers at once (an import); returns how many were new."""
     have = set(session.scalars(select(CollectionItem.paper_pk)
                                .where(CollectionItem.collection_pk == collection.pk)))
     new = [pk for pk in dict.fromkeys(paper_pks) if pk not in have]
     if len(have) + len(new) > MAX_ITEMS_PER_COLLECTION:
         raise CollectionConflict(f"A collection holds at most {MAX_ITEMS_PER_COLLECTION:,} papers.")
-    now = utcnow()
+    now = now or utcnow()
     if new:  # one executemany: an import adds thousands
         session.execute(insert(CollectionItem), [{"collection_pk": collection.pk, "paper_pk": pk, "note": "",
                                                   "state": "to_read", "added_at": now} for pk in new])
-    _touch(session, collection)
+    _touch(session, collection, now)
     return len(new)
 
 
-def remove_paper(session: Session, collection: Collection, paper: Paper) -> bool:
+def remove_paper(session: Session, collection: Collection, paper: Paper, now: datetime | None = None) -> bool:
     removed = session.execute(delete(CollectionItem).where(CollectionItem.collection_pk == collection.pk,
                                                            CollectionItem.paper_pk == paper.pk)).rowcount
     if removed:
-        _touch(session, collection)
+        _touch(session, collection, now)
     return bool(removed)
 
 
-def toggle_paper(session: Session, collection: Collection, paper: Paper) -> bool:
+def toggle_paper(session: Session, collection: Collection, paper: Paper, now: datetime | None = None) -> bool:
     """Adds the paper, or removes it when it is there; True when it is now in."""
-    if remove_paper(session, collection, paper):
+    if remove_paper(session, collection, paper, now):
         return False
-    add_paper(session, collection, paper)
+    add_paper(session, collection, paper, now=now)
     return True
 
 
 def update_item(session: Session, collection: Collection, paper: Paper, *, note: object = None,
-                state: object = None) -> CollectionItem:
+                state: object = None, now: datetime | None = None) -> CollectionItem:
     """Sets the note and/or reading state of a paper in the collection."""
     item = _item(session, collection, paper)
     if item is None:
@@ -310,7 +311,7 @@ def update_item(session: Session, collection: Collection, paper: Paper, *, note:
         item.note = clean_note(note)
     if state is not None:
         item.state = clean_state(state)
-    _touch(session, collection)
+    _touch(session, collection, now)
     return item
 
 
@@ -319,9 +320,9 @@ def _item(session: Session, collection: Collection, paper: Paper) -> CollectionI
                                                        CollectionItem.paper_pk == paper.pk))
 
 
-def _touch(session: Session, collection: Collection) -> None:
+def _touch(session: Session, collection: Collection, now: datetime | None = None) -> None:
     bump(session)
-    collection.updated_at = utcnow()
+    collection.updated_at = now or utcnow()
     session.flush()
 
 

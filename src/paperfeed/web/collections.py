@@ -19,6 +19,7 @@ from paperfeed.store import collections as store
 from paperfeed.store.changes import current as current_seq
 from paperfeed.store.feed import activity_for
 from paperfeed.web.auth import current_user
+from paperfeed.web.clock import now
 from paperfeed.web.collection_export import FORMATS, collection_url, filename, render_export
 from paperfeed.web.deps import etag_for, get_session, not_modified, paper_or_404, render
 
@@ -116,7 +117,8 @@ def collection_page(request: Request, owner: str, slug: str, state: str | None =
         items = [(i, p) for i, p in items if i.state == state]
     return render(request, "collections/collection.html", {
         "view": view, "items": items, "mine": mine, "path": page_path(view), "state": state,
-        "limits": {"title": store.TITLE_MAX, "description": store.DESCRIPTION_MAX, "note": store.NOTE_MAX}})
+        "limits": {"title": store.TITLE_MAX, "description": store.DESCRIPTION_MAX, "note": store.NOTE_MAX}},
+        headers={"Cache-Control": "private, no-cache"} if mine else None)  # the owner's page carries notes
 
 
 def collection_feed(request: Request, session: Session, owner: str, slug: str) -> Response:
@@ -161,7 +163,7 @@ def toggle(request: Request, collection: int = Form(..., ge=1, le=2**31 - 1),
     if user is None:
         return _signin(request, session, found)
     try:
-        store.toggle_paper(session, store.owned_collection(session, user, collection), found)
+        store.toggle_paper(session, store.owned_collection(session, user, collection), found, now(request))
     except store.CollectionError as exc:
         session.rollback()
         return _menu(request, session, user, found, str(exc), status_of(exc))
@@ -178,7 +180,8 @@ def quick_create(request: Request, title: str = Form("", max_length=1000),
     if user is None:
         return _signin(request, session, found)
     try:
-        store.add_paper(session, store.create_collection(session, user, title), found)
+        store.add_paper(session, store.create_collection(session, user, title, now=now(request)), found,
+                        now=now(request))
     except store.CollectionError as exc:
         session.rollback()
         return _menu(request, session, user, found, str(exc), status_of(exc))
@@ -208,7 +211,8 @@ def create(request: Request, title: str = Form("", max_length=1000), visibility:
     if user is None:
         return RedirectResponse("/login?next=/collections", 303)
     try:
-        collection = store.create_collection(session, user, title, visibility=visibility, description=description)
+        collection = store.create_collection(session, user, title, visibility=visibility, description=description,
+                                             now=now(request))
     except store.CollectionError as exc:
         raise HTTPException(status_of(exc), str(exc)) from None
     session.commit()
@@ -223,7 +227,7 @@ def edit(request: Request, owner: str, slug: str, title: str = Form(None, max_le
     view = owned(session, owner, slug, user)
     try:
         store.update_collection(session, view.collection, title=title, description=description,
-                                visibility=visibility, slug=new_slug or None)
+                                visibility=visibility, slug=new_slug or None, now=now(request))
     except store.CollectionError as exc:
         raise HTTPException(status_of(exc), str(exc)) from None
     session.commit()
@@ -247,7 +251,7 @@ def edit_item(request: Request, owner: str, slug: str, paper: str = Form(..., mi
     view = owned(session, owner, slug, user)
     found = paper_or_404(session, paper)
     try:
-        item = store.update_item(session, view.collection, found, note=note, state=state)
+        item = store.update_item(session, view.collection, found, note=note, state=state, now=now(request))
     except store.CollectionError as exc:
         raise HTTPException(status_of(exc), str(exc)) from None
     session.commit()
@@ -259,10 +263,10 @@ def edit_item(request: Request, owner: str, slug: str, paper: str = Form(..., mi
 
 
 @router.post("/c/{owner}/{slug}/remove")
-def remove_item(owner: str, slug: str, paper: str = Form(..., min_length=1, max_length=PAPER_ID_MAX),
+def remove_item(request: Request, owner: str, slug: str, paper: str = Form(..., min_length=1, max_length=PAPER_ID_MAX),
                 user: User | None = Depends(current_user), session: Session = Depends(get_session)):
     view = owned(session, owner, slug, user)
-    if not store.remove_paper(session, view.collection, paper_or_404(session, paper)):
+    if not store.remove_paper(session, view.collection, paper_or_404(session, paper), now(request)):
         raise HTTPException(404, f"Paper {paper} is not in this collection.")
     session.commit()
     return RedirectResponse(page_path(view), 303)

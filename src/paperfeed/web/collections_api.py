@@ -18,6 +18,7 @@ from paperfeed.store.feed import activity_for
 from paperfeed.web.api import BEARER
 from paperfeed.web.api_models import answers, errors
 from paperfeed.web.auth import current_user, require_user
+from paperfeed.web.clock import now
 from paperfeed.web.collection_export import API_FORMATS, FORMATS, as_json, render_export, summary
 from paperfeed.web.collections import owned, status_of, visible
 from paperfeed.web.collections_models import (
@@ -75,7 +76,7 @@ def create(request: Request, data: CollectionIn, user: User = Depends(require_us
            session: Session = Depends(get_session)):
     try:
         collection = store.create_collection(session, user, data.title, visibility=data.visibility,
-                                             description=data.description, slug=data.slug)
+                                             description=data.description, slug=data.slug, now=now(request))
     except store.CollectionError as exc:
         _refuse(session, exc)
     return summary(store.CollectionView(collection, user), _base(request))
@@ -98,7 +99,7 @@ def edit(request: Request, owner: str, slug: str, data: CollectionPatch, user: U
     view = owned(session, owner, slug, user)
     try:
         store.update_collection(session, view.collection, title=data.title, description=data.description,
-                                visibility=data.visibility, slug=data.slug)
+                                visibility=data.visibility, slug=data.slug, now=now(request))
     except store.CollectionError as exc:
         _refuse(session, exc)
     view.count = store.item_count(session, view.collection.pk)
@@ -129,15 +130,16 @@ def export(request: Request, owner: str, slug: str,
 
 @router.put("/collections/{owner}/{slug}/papers/{paper_id:path}", summary="Add a paper (idempotent)",
             response_model=None, responses=answers(CollectionItemOut, 400, 401, 403, 404, 409, 422))
-def add(owner: str, slug: str, paper_id: str, data: ItemIn | None = None, user: User = Depends(require_user),
+def add(request: Request, owner: str, slug: str, paper_id: str, data: ItemIn | None = None, user: User = Depends(require_user),
         session: Session = Depends(get_session)):
     view = owned(session, owner, slug, user)
     paper = paper_or_404(session, paper_id)
     data = data or ItemIn()
     try:
-        item = store.add_paper(session, view.collection, paper)
+        item = store.add_paper(session, view.collection, paper, now=now(request))
         if data.note is not None or data.state is not None:
-            item = store.update_item(session, view.collection, paper, note=data.note, state=data.state)
+            item = store.update_item(session, view.collection, paper, note=data.note, state=data.state,
+                                     now=now(request))
     except store.CollectionError as exc:
         _refuse(session, exc)
     return _item_out(paper.id, item)
@@ -145,12 +147,13 @@ def add(owner: str, slug: str, paper_id: str, data: ItemIn | None = None, user: 
 
 @router.patch("/collections/{owner}/{slug}/papers/{paper_id:path}", summary="Set a paper's note or reading state",
               response_model=None, responses=answers(CollectionItemOut, 400, 401, 403, 404, 422))
-def annotate(owner: str, slug: str, paper_id: str, data: ItemIn, user: User = Depends(require_user),
+def annotate(request: Request, owner: str, slug: str, paper_id: str, data: ItemIn, user: User = Depends(require_user),
              session: Session = Depends(get_session)):
     view = owned(session, owner, slug, user)
     paper = paper_or_404(session, paper_id)
     try:
-        item = store.update_item(session, view.collection, paper, note=data.note, state=data.state)
+        item = store.update_item(session, view.collection, paper, note=data.note, state=data.state,
+                                 now=now(request))
     except store.CollectionError as exc:
         _refuse(session, exc)
     return _item_out(paper.id, item)
@@ -158,10 +161,10 @@ def annotate(owner: str, slug: str, paper_id: str, data: ItemIn, user: User = De
 
 @router.delete("/collections/{owner}/{slug}/papers/{paper_id:path}", summary="Remove a paper", status_code=204,
                response_class=Response, responses=errors(401, 403, 404, 422))
-def remove(owner: str, slug: str, paper_id: str, user: User = Depends(require_user),
+def remove(request: Request, owner: str, slug: str, paper_id: str, user: User = Depends(require_user),
            session: Session = Depends(get_session)):
     view = owned(session, owner, slug, user)
-    if not store.remove_paper(session, view.collection, paper_or_404(session, paper_id)):
+    if not store.remove_paper(session, view.collection, paper_or_404(session, paper_id), now(request)):
         raise HTTPException(404, f"paper {paper_id!r} is not in this collection")
     return Response(status_code=204)
 
@@ -173,7 +176,7 @@ def library_import(request: Request, file: UploadFile = File(...), title: str = 
                    user: User = Depends(require_user), session: Session = Depends(get_session)):
     from paperfeed.web.library_import import run_import
 
-    report = run_import(session, user, file, title)
+    report = run_import(request, session, user, file, title)
     return import_body(report, _base(request))
 
 

@@ -3,6 +3,8 @@ and the list of references this instance does not have."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Depends, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
@@ -13,21 +15,24 @@ from paperfeed.ingest.library import MAX_FILE_BYTES, ImportReport, LibraryError,
 from paperfeed.models import User
 from paperfeed.store.collections import CollectionError
 from paperfeed.web.auth import current_user
+from paperfeed.web.clock import now
 from paperfeed.web.collections import page_path, status_of
 from paperfeed.web.deps import get_session, render
 
 router = APIRouter(include_in_schema=False)
 
 
-def run_import(session: Session, user: User, upload: UploadFile, title: str) -> ImportReport:
+def run_import(request: Request, session: Session, user: User, upload: UploadFile, title: str) -> ImportReport:
     """The API's import: the whole of it in the request's one transaction."""
-    return import_bytes(session, user, upload.file.read(MAX_FILE_BYTES + 1), upload.filename or "", title)
+    data = upload.file.read(MAX_FILE_BYTES + 1)
+    return import_bytes(session, user, data, upload.filename or "", title, now(request))
 
 
-def import_bytes(session: Session, user: User, data: bytes, filename: str, title: str) -> ImportReport:
+def import_bytes(session: Session, user: User, data: bytes, filename: str, title: str,
+                 when: datetime) -> ImportReport:
     """Any error rolls all of it back and becomes a 4xx with the reason."""
     try:
-        return import_library(session, user, data, filename=filename, title=title)
+        return import_library(session, user, data, filename=filename, title=title, now=when)
     except LibraryError as exc:
         session.rollback()
         raise HTTPException(exc.status, str(exc)) from None
@@ -48,7 +53,8 @@ async def import_page(request: Request, user: User | None = Depends(current_user
     if not isinstance(upload, StarletteUpload) or not isinstance(title, str):
         raise HTTPException(400, "Choose a BibTeX, RIS or CSL-JSON file to import.")
     data = await upload.read(MAX_FILE_BYTES + 1)
-    report = await run_in_threadpool(import_bytes, session, user, data, upload.filename or "", title[:1000])
+    report = await run_in_threadpool(import_bytes, session, user, data, upload.filename or "", title[:1000],
+                                    now(request))
     path = page_path(report.collection)  # read before the commit expires the rows
     await run_in_threadpool(session.commit)  # before showing the result: the listed collection exists
     # in a thread too: the committed rows are read again while the page renders
