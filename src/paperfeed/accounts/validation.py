@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from paperfeed.accounts.errors import AccountError
 from paperfeed.mail import InvalidAddress, normalize_address
-
-USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$")
+from paperfeed.store.users import USERNAME_RE
 
 
 def clean_username(username: str) -> str:

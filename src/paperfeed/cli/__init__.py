@@ -55,3 +55,4 @@ from paperfeed.cli import users as users_cli; users_cli.register(cli)  # noqa: E
 from paperfeed.cli import jobs as jobs_cli; jobs_cli.register(cli)  # noqa: E402,E702
 from paperfeed.cli import thumbnails as thumbnails_cli; thumbnails_cli.register(cli)  # noqa: E402,E702
 from paperfeed.cli import keywords as keywords_cli; keywords_cli.register(cli)  # noqa: E402,E702
+from paperfeed.cli import library as library_cli; library_cli.register(cli)  # noqa: E402,E702

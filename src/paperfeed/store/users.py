@@ -7,12 +7,16 @@ live above store, in ``paperfeed.accounts``; what reaches this module is already
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from paperfeed.models import ApiToken, DailyEntry, EmailToken, User, UserSession, utcnow
+
+# What a stored username looks like; a name of another shape names no account, unqueried.
+USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$")
 
 # --- users -------------------------------------------------------------------
 

@@ -114,6 +114,9 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         app.include_router(feature.router)
     app.include_router(api.router)
     app.include_router(api.community)
+    from paperfeed.web import collections, collections_api, library_import  # collections (issues 16, 18)
+    for feature in (collections, collections_api, library_import):
+        app.include_router(feature.router)
     app.include_router(pages.router)  # last: /papers/{id} would claim the paths above
     app.include_router(health.router)  # /healthz, /readyz, /metrics
     http.install(app)  # HEAD, gzip, static cache headers, /favicon.ico

@@ -23,8 +23,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from paperfeed.store.changes import current as current_seq
 
-# thumbnails are left to browsers (cached a year by versioned URL), not kept beside the pages
-CACHED = re.compile(r"^/(?:$|papers/(?!trending$)(?!.*/thumb-\w+\.webp$)|api/daily_papers$|api/papers/(?!search$))")
+# thumbnails are left to browsers (cached a year by versioned URL), not kept beside the pages;
+# /c/: public and unlisted collections (a private one is a 404 to anonymous visitors, never stored)
+CACHED = re.compile(r"^/(?:$|papers/(?!trending$)(?!.*/thumb-\w+\.webp$)|c/|api/daily_papers$|api/papers/(?!search$))")
 PLACEHOLDER = b"\x00csrf\x00"
 KEEP_HEADERS = {b"content-type", b"content-length", b"etag", b"last-modified", b"cache-control", b"x-total-count",
                 b"set-cookie"}
