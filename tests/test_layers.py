@@ -16,7 +16,7 @@ LAYERS = [
     {"store"},
     {"index"},
     {"rank"},
-    {"ingest", "digest"},
+    {"ingest", "digest", "notify"},
     {"jobs"},
     {"web"},
     {"cli"},

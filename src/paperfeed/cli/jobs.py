@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from contextlib import nullcontext
 
 import click
 import orjson
@@ -41,8 +42,13 @@ def worker(app: AppContext, once: bool) -> None:
     from paperfeed.jobs.runner import JobRunner, JobService, utc_now
 
     if once:
+        from paperfeed.jobs.notify import notify_jobs
+
         runner = JobRunner(app.db, app.settings, on_event=_echo_event, bars=_terminal_bars)
         outcomes = runner.run_due(utc_now())
+        notifier = JobRunner(app.db, app.settings, jobs=notify_jobs(app.settings), on_event=_echo_event,
+                             client_factory=lambda _settings: nullcontext(None))
+        outcomes += notifier.run_due(utc_now())
         if any(not outcome.ok for outcome in outcomes):
             raise SystemExit(1)
         return
@@ -56,6 +62,9 @@ def worker(app: AppContext, once: bool) -> None:
 
 def _start_services(app: AppContext, jobs_service) -> list:
     services = [jobs_service.start()]
+    from paperfeed.jobs.notify import start_notify_service  # webhooks, saved-search alerts, reply mails
+
+    services.append(start_notify_service(app.db, app.settings, on_event=_echo_event))
     if app.settings.embed_in_background:
         from paperfeed.index.worker import start_worker
 

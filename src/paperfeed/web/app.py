@@ -49,6 +49,9 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
             from paperfeed.jobs.runner import start_job_service
 
             services.append(start_job_service(database, settings, clock=lambda: _utc(app.state.clock())))
+            from paperfeed.jobs.notify import start_notify_service  # webhooks, alerts, reply mails
+
+            services.append(start_notify_service(database, settings, clock=lambda: _utc(app.state.clock())))
         try:
             yield
         finally:
