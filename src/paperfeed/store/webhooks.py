@@ -30,6 +30,9 @@ from paperfeed.store.votes import insert_or_skip
 MAX_WEBHOOKS_PER_OWNER = 20
 MAX_URL_LENGTH = 2000
 MAX_ERROR_CHARS = 1000
+# A new delivery is due at once on every node: not "at the producer's now", which a worker
+# whose clock is behind would read as the future.
+DUE_AT_ONCE = datetime(2000, 1, 1)
 
 
 class WebhookError(ValueError):
@@ -115,7 +118,7 @@ def emit_event(session: Session, kind: str, dedupe_key: str, payload: dict, now:
     for hook in targets:
         insert_or_skip(session, WebhookDelivery,
                        {"event_pk": event.pk, "webhook_pk": hook.pk, "idempotency_key": uuid.uuid4().hex,
-                        "status": D_PENDING, "attempts": 0, "next_attempt_at": now},
+                        "status": D_PENDING, "attempts": 0, "next_attempt_at": DUE_AT_ONCE},
                        ["event_pk", "webhook_pk"])
     return event
 

@@ -90,6 +90,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         feeds,
         health,
         http,
+        notify,
         pages,
         search,
         submissions,
@@ -106,6 +107,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     _install_guards(app)
     for feature in (accounts, settings_pages, votes, submissions, comments, admin, search, feeds, digest_pages):
         app.include_router(feature.router)
+    notify.install(app)  # webhooks, saved searches, reply notifications and the header badge
     app.include_router(api.router)
     app.include_router(api.community)
     app.include_router(pages.router)  # last: /papers/{id} would claim the paths above
