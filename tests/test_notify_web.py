@@ -183,6 +183,9 @@ def test_saved_search_bad_input(db, settings):
     assert ada.form("/search/save", {"q": "x", "mode": "psychic"}).status_code == 400
     assert ada.form("/search/save", {"q": "x", "since": "2026-13-45"}).status_code == 400
     assert ada.form("/search/save", {"q": "x", "category": "<script>"}).status_code == 400
+    assert ada.form("/search/save", {"q": "nul\x00byte"}).status_code == 400
+    assert ada.form("/settings/webhooks", {"name": "a\x00b", "kind": "json", "url": "https://8.8.8.8/",
+                                          "events": ["reply"]}).status_code == 400
     assert ada.form("/settings/searches/7/delete").status_code == 404
     with db.session() as session:
         assert session.scalar(select(NotifyEvent)) is None

@@ -5,7 +5,7 @@ with backoff, auto-disable, SSRF refusals at save and at send time, the call log
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pinned
 import pytest
@@ -69,7 +69,7 @@ def test_signed_json_goes_once_and_verifies(db, local):
         (got,) = rx.requests
     with db.session() as session:
         secret = session.get(Webhook, hook).secret
-    timestamp = int(NOW.replace(tzinfo=pinned.timezone.utc).timestamp())
+    timestamp = int(NOW.replace(tzinfo=timezone.utc).timestamp())
     assert got.headers[HEADER.lower()] == sign(secret, timestamp, got.body)
     assert verify(secret, got.headers[HEADER.lower()], got.body, now=timestamp + 10)
     assert not verify(secret, got.headers[HEADER.lower()], got.body + b" ", now=timestamp)
@@ -200,3 +200,34 @@ def test_event_targets(db, local):
     assert payloads.headline("reply", {"kind": "reply", "author": "bob", "paper_title": "T"}) == \
         "bob replied to your comment on “T”"
     assert ada_hook
+
+
+def readme_recipe():
+    """The verification snippet exactly as the README shows it."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    (code,) = [block for block in re.findall(r"```python\n(.*?)```", readme, re.S) if "def verify_paperfeed" in block]
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    return namespace["verify_paperfeed"]
+
+
+def test_the_readme_recipe_verifies_a_delivered_request(db, local):
+    verify_paperfeed = readme_recipe()
+    user = add_user(db, local, "ada")
+    with Receiver() as rx:
+        hook = make_hook(db, user, rx.url())
+        emit(db, "e")
+        deliver_due(db, local, clock=StepClock())
+        (got,) = rx.requests
+    with db.session() as session:
+        secret = session.get(Webhook, hook).secret
+    header = got.headers["x-paperfeed-signature"]
+    sent_at = NOW.replace(tzinfo=timezone.utc).timestamp()
+    assert verify_paperfeed(secret, header, got.body, now=sent_at + 60)
+    assert not verify_paperfeed(secret, header, got.body.replace(b"Trending", b"Trendinh"), now=sent_at)
+    assert not verify_paperfeed("another secret", header, got.body, now=sent_at)
+    assert not verify_paperfeed(secret, header, got.body, now=sent_at + 301)  # too old: a replay
+    assert not verify_paperfeed(secret, "garbage", got.body, now=sent_at)

@@ -23,6 +23,11 @@ class SavedSearchError(ValueError):
     """Bad input for a saved search; the message is safe to show."""
 
 
+def _has_control(text: str) -> bool:
+    """NUL and other control characters: PostgreSQL refuses NUL, and none belongs in a query."""
+    return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
+
+
 def newest_paper_pk(session: Session) -> int:
     return session.scalar(select(func.max(Paper.pk))) or 0
 
@@ -33,6 +38,8 @@ def save_search(session: Session, user_pk: int, query: str, *, name: str = "", m
     """Saves a search; it alerts only about papers that arrive after this moment."""
     query = (query or "").strip()
     category = (category or "").strip() or None
+    if _has_control(query) or _has_control(name or ""):
+        raise SavedSearchError("A saved search cannot contain control characters.")
     if not query or len(query) > MAX_QUERY:
         raise SavedSearchError(f"A saved search needs a query of 1 to {MAX_QUERY} characters.")
     if mode not in MODES:

@@ -47,6 +47,8 @@ def create_webhook(session: Session, user_pk: int | None, name: str, kind: str, 
     """A new enabled target; ``user_pk`` None makes it the instance's. The URL must already
     have passed the network check (``paperfeed.notify.targets``)."""
     name = (name or "").strip()[:100] or kind
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name):
+        raise WebhookError("A webhook's name cannot contain control characters.")
     if kind not in WEBHOOK_KINDS:
         raise WebhookError(f"Choose a kind: {', '.join(WEBHOOK_KINDS)}.")
     if not url or len(url) > MAX_URL_LENGTH:
