@@ -84,6 +84,9 @@ def test_odd_webhook_input_is_a_4xx(db, local):
     assert c.form("/settings/webhooks/5/test").status_code == 404
     assert c.form("/admin/webhooks", {"kind": "json", "url": "http://127.0.0.1/", "events": ["trending"]}).status_code == 403
     assert client(app).post("/settings/webhooks", data={}).status_code == 403  # no CSRF token
+    # the error pages showed the header badge without leaving a transaction open (one did,
+    # and PostgreSQL's next TRUNCATE waited on it)
+    assert db.engine.pool.checkedout() == 0
 
 
 def test_admin_instance_webhook_gets_trending_picks(db, local):

@@ -231,3 +231,39 @@ def test_the_readme_recipe_verifies_a_delivered_request(db, local):
     assert not verify_paperfeed("another secret", header, got.body, now=sent_at)
     assert not verify_paperfeed(secret, header, got.body, now=sent_at + 301)  # too old: a replay
     assert not verify_paperfeed(secret, "garbage", got.body, now=sent_at)
+
+
+def test_banned_users_hooks_hear_nothing(db, local):
+    from paperfeed.models import User
+
+    ada = add_user(db, local, "ada")
+    with Receiver() as rx:
+        make_hook(db, ada, rx.url("/ada"))
+        make_hook(db, None, rx.url("/instance"))
+        with db.session() as session:
+            session.get(User, ada).banned = True
+        emit(db, "trending-after-ban")
+        deliver_due(db, local, clock=StepClock())
+        assert [r.path for r in rx.requests] == ["/instance"]
+
+
+def test_a_mail_that_fails_is_recorded_and_retried_then_given_up(db, local):
+    from community_kit import free_port
+
+    from paperfeed.models.notify import NotifyEvent
+    from paperfeed.notify.mails import send_due_mails
+
+    nowhere = local.model_copy(update={"smtp_port": free_port(), "digest_max_attempts": 2})
+    ada = add_user(db, nowhere, "ada")
+    with db.session() as session:
+        store.emit_event(session, "reply", "reply-mail", {"kind": "reply", "author": "bob", "paper_title": "T",
+                                                          "path": "/papers/1", "comment_pk": 1, "excerpt": "hi"},
+                         NOW, user_pk=ada, mail=True)
+    assert send_due_mails(db, nowhere, StepClock()) == (0, 1)
+    with db.session() as session:
+        event = session.scalar(select(NotifyEvent))
+        assert event.mail_state == "pending" and event.mail_error
+    assert send_due_mails(db, nowhere, StepClock()) == (0, 1)
+    assert send_due_mails(db, nowhere, StepClock()) == (0, 0)  # given up after 2 attempts
+    with db.session() as session:
+        assert session.scalar(select(NotifyEvent)).mail_state == "failed"

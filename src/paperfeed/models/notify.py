@@ -64,6 +64,8 @@ class NotifyEvent(Base):
     mail_state: Mapped[str | None] = mapped_column(String(16), index=True)
     mail_lease_until: Mapped[datetime | None] = mapped_column(DateTime)
     mail_attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    mail_error: Mapped[str | None] = mapped_column(Text)  # the last failed attempt's
+    mail_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class WebhookDelivery(Base):

@@ -30,10 +30,10 @@ def send_due_mails(db: Database, settings: Settings, clock: Callable[[], datetim
             event, user = parts
             message = event_mail(settings, event.kind, event.payload, user.email)
             attempts = event.mail_attempts
-        ok = _send(settings, message)
+        error = _send(settings, message)
         with db.session() as session:
-            store.finish_mail(session, pk, ok, give_up=attempts + 1 >= settings.digest_max_attempts)
-        sent, failed = sent + ok, failed + (not ok)
+            store.finish_mail(session, pk, clock(), error, give_up=attempts + 1 >= settings.digest_max_attempts)
+        sent, failed = sent + (error is None), failed + (error is not None)
     return sent, failed
 
 
@@ -46,10 +46,11 @@ def event_mail(settings: Settings, kind: str, data: dict, to: str):
     return new_message(settings, to, f"[{settings.site_name}] {subject}"[:200], "\n".join(lines) + "\n")
 
 
-def _send(settings: Settings, message) -> bool:
+def _send(settings: Settings, message) -> str | None:
+    """None when the server took the message, else what went wrong."""
     try:
         send_message(settings, message)
     except (MailError, smtplib.SMTPException, OSError) as exc:
         log.warning("notification mail to %s failed: %s", message["To"], exc)
-        return False
-    return True
+        return f"{exc.__class__.__name__}: {exc}"
+    return None

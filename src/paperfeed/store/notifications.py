@@ -127,10 +127,15 @@ def mail_parts(session: Session, event_pk: int) -> tuple[NotifyEvent, User] | No
     return tuple(row) if row else None
 
 
-def finish_mail(session: Session, event_pk: int, sent: bool, give_up: bool) -> None:
+def finish_mail(session: Session, event_pk: int, now: datetime, error: str | None, give_up: bool) -> None:
+    """Records a mail attempt: sent (``error`` None), to retry, or failed for good."""
     event = session.get(NotifyEvent, event_pk)
     if event is None:
         return
     event.mail_attempts += 1
     event.mail_lease_until = None
-    event.mail_state = M_SENT if sent else (M_FAILED if give_up else M_PENDING)
+    event.mail_error = error and error[:1000]
+    if error is None:
+        event.mail_state, event.mail_sent_at = M_SENT, now
+    else:
+        event.mail_state = M_FAILED if give_up else M_PENDING

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from paperfeed.models import Paper
+from paperfeed.models import Paper, User
 from paperfeed.models.notify import SavedSearch
 from paperfeed.store.changes import bump
 
@@ -90,7 +90,8 @@ def set_alerts(session: Session, saved: SavedSearch, email: bool, webhook: bool)
 
 
 def searches_with_alerts(session: Session) -> list[SavedSearch]:
-    return list(session.scalars(select(SavedSearch).where(SavedSearch.alert_email | SavedSearch.alert_webhook)
+    return list(session.scalars(select(SavedSearch).join(User, User.pk == SavedSearch.user_pk)
+                                .where(SavedSearch.alert_email | SavedSearch.alert_webhook, User.banned.is_(False))
                                 .order_by(SavedSearch.pk)))
 
 

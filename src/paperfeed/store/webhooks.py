@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from paperfeed.models import User
 from paperfeed.models.notify import (
     D_FAILED, D_PENDING, D_SENDING, D_SENT, EVENT_KINDS, WEBHOOK_KINDS, NotifyEvent, Webhook, WebhookCall,
     WebhookDelivery,
@@ -126,7 +127,9 @@ def emit_event(session: Session, kind: str, dedupe_key: str, payload: dict, now:
 
 
 def _targets(session: Session, kind: str, user_pk: int | None) -> list[Webhook]:
-    stmt = select(Webhook).where(Webhook.enabled.is_(True))
+    # a banned user's webhooks hear nothing (the instance's, with no user, always do)
+    stmt = (select(Webhook).outerjoin(User, User.pk == Webhook.user_pk)
+            .where(Webhook.enabled.is_(True), or_(User.pk.is_(None), User.banned.is_(False))))
     if user_pk is not None:
         stmt = stmt.where(Webhook.user_pk == user_pk)
     return [hook for hook in session.scalars(stmt.order_by(Webhook.pk)) if kind in (hook.events or [])]

@@ -49,7 +49,9 @@ def badge_context(request: Request) -> dict:
         if user is None:
             return {}
         session = getattr(request.state, "db_session", None)
-        if session is not None:
+        # the request's session while its transaction is open; an error page renders after
+        # that session was closed, and reusing it then would begin a transaction nobody ends
+        if session is not None and session.in_transaction():
             return {"unread_notifications": note_store.unread_count(session, user.pk)}
         with request.app.state.db.sessions() as own:
             return {"unread_notifications": note_store.unread_count(own, user.pk)}

@@ -27,6 +27,8 @@ def upgrade() -> None:
     sa.Column('mail_state', sa.String(length=16), nullable=True),
     sa.Column('mail_lease_until', sa.DateTime(), nullable=True),
     sa.Column('mail_attempts', sa.Integer(), nullable=False),
+    sa.Column('mail_error', sa.Text(), nullable=True),
+    sa.Column('mail_sent_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['user_pk'], ['app_user.pk'], name=op.f('fk_notify_event_user_pk_app_user'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('pk', name=op.f('pk_notify_event')),
     sa.UniqueConstraint('dedupe_key', name=op.f('uq_notify_event_dedupe_key'))
