@@ -80,4 +80,12 @@ def test_send_test_button_and_the_reply_badge(sqlite_settings):
         alice.click("text=Mark all as read")
         alice.wait_for_selector("text=All marked as read.")
         assert alice.locator("[data-badge]").count() == 0
+
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        page = phone.new_page()
+        _sign_in(page, base, "alice")
+        for path in ("/", "/settings/notifications", "/notifications"):
+            page.goto(base + path)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{path} scrolls sideways on a phone: {width}px"
         browser.close()

@@ -267,3 +267,22 @@ def test_a_mail_that_fails_is_recorded_and_retried_then_given_up(db, local):
     assert send_due_mails(db, nowhere, StepClock()) == (0, 0)  # given up after 2 attempts
     with db.session() as session:
         assert session.scalar(select(NotifyEvent)).mail_state == "failed"
+
+
+def test_jobs_run_notify_deliver_from_the_command_line(db, local):
+    from click.testing import CliRunner
+
+    from paperfeed.cli import cli
+
+    ada = add_user(db, local, "ada")
+    env = {"PAPERFEED_DATABASE_URL": local.resolved_database_url, "PAPERFEED_DATA_DIR": str(local.data_dir),
+           "PAPERFEED_WEBHOOK_ALLOW_PRIVATE": "true", "PAPERFEED_EMBED_IN_BACKGROUND": "false"}
+    with Receiver() as rx:
+        make_hook(db, ada, rx.url())
+        emit(db, "from-the-cli")
+        ran = CliRunner().invoke(cli, ["jobs", "run", "notify-deliver"], env=env, catch_exceptions=False)
+        assert ran.exit_code == 0, ran.output
+        assert "notify-deliver: ok (webhooks: 1 sent, 0 to retry, 0 failed; mails: 0 sent, 0 failed)" in ran.output
+        assert len(rx.requests) == 1
+    status = CliRunner().invoke(cli, ["jobs", "status"], env=env, catch_exceptions=False).output
+    assert "notify-deliver  [every 1 min]  ok" in status and "notify-trending  [daily at 08:00 UTC]" in status

@@ -105,11 +105,12 @@ def jobs() -> None:
 def jobs_status(app: AppContext, as_json: bool) -> None:
     """Last run, result, next run and failures of every scheduled job."""
     from paperfeed.jobs.fetch import configured_jobs
+    from paperfeed.jobs.notify import notify_jobs
     from paperfeed.jobs.state import job_statuses
 
     with app.db.session() as session:
         rows = {row.name: row for row in job_statuses(session)}
-    configured = {job.name: job for job in configured_jobs(app.settings)}
+    configured = {job.name: job for job in configured_jobs(app.settings) + notify_jobs(app.settings)}
     if as_json:
         click.echo(orjson.dumps([{**row.as_json(), "configured": name in configured} for name, row in rows.items()]
                                 + [{"name": name, "status": "never", "configured": True}
@@ -153,9 +154,12 @@ def jobs_run(app: AppContext, names: tuple[str, ...]) -> None:
 
     A job another runner is running right now is left to it. Exits non-zero if one failed.
     """
+    from paperfeed.jobs.fetch import configured_jobs
+    from paperfeed.jobs.notify import notify_jobs
     from paperfeed.jobs.runner import JobRunner, utc_now
 
-    runner = JobRunner(app.db, app.settings, on_event=_echo_event, bars=_terminal_bars)
+    runner = JobRunner(app.db, app.settings, jobs=configured_jobs(app.settings) + notify_jobs(app.settings),
+                       on_event=_echo_event, bars=_terminal_bars)
     known = {job.name: job for job in runner.jobs}
     unknown = [name for name in names if name not in known]
     if unknown:
