@@ -65,10 +65,41 @@ def deliver_due(db: Database, settings: Settings, clock: Callable[[], datetime] 
             keep = set(only)
             _release(session, [pk for pk in pks if pk not in keep], owner)
             pks = [pk for pk in pks if pk in keep]
-    for pk in pks:
-        outcome = send_delivery(db, settings, pk, owner, clock)
-        setattr(report, outcome, getattr(report, outcome) + 1)
+    if not pks:
+        return report
+    with Clients(settings) as clients:
+        for pk in pks:
+            outcome = send_delivery(db, settings, pk, owner, clock, clients)
+            setattr(report, outcome, getattr(report, outcome) + 1)
     return report
+
+
+class Clients:
+    """HTTP clients for one batch, one per target host, sharing one TLS context (building one
+    costs ~60 ms, ten times a delivery). Per host, because requests go to pinned addresses:
+    a pool keyed by address alone could reuse a TLS connection verified for one name to
+    send to another name served from the same address."""
+
+    def __init__(self, settings: Settings):
+        self.timeout = settings.webhook_timeout_seconds
+        self._tls = None
+        self._clients: dict[tuple[str, str, int], httpx.Client] = {}
+
+    def __enter__(self) -> "Clients":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for client in self._clients.values():
+            client.close()
+
+    def for_target(self, target: Target) -> httpx.Client:
+        key = (target.scheme, target.host, target.port)
+        if key not in self._clients:
+            if self._tls is None:
+                self._tls = httpx.create_ssl_context()
+            self._clients[key] = httpx.Client(timeout=self.timeout, follow_redirects=False, trust_env=False,
+                                              verify=self._tls)
+        return self._clients[key]
 
 
 def _release(session, pks: list[int], owner: str) -> None:
@@ -81,7 +112,8 @@ def _release(session, pks: list[int], owner: str) -> None:
                         .values(status=D_PENDING, owner=None, lease_until=None))
 
 
-def send_delivery(db: Database, settings: Settings, pk: int, owner: str, clock: Callable[[], datetime]) -> str:
+def send_delivery(db: Database, settings: Settings, pk: int, owner: str, clock: Callable[[], datetime],
+                  clients: Clients) -> str:
     """Send one claimed delivery; returns "sent", "retrying" or "failed"."""
     with db.session() as session:
         parts = store.delivery_parts(session, pk)
@@ -95,7 +127,7 @@ def send_delivery(db: Database, settings: Settings, pk: int, owner: str, clock: 
                "data": event.payload, "key": delivery.idempotency_key, "created": event.created_at,
                "attempts": delivery.attempts}
     started = time.monotonic()
-    label, attempt = _attempt(settings, job, clock)
+    label, attempt = _attempt(settings, job, clock, clients)
     duration_ms = int((time.monotonic() - started) * 1000)
     now = clock()
     retry_at = None
@@ -110,7 +142,8 @@ def send_delivery(db: Database, settings: Settings, pk: int, owner: str, clock: 
     return "sent" if attempt.ok else "retrying" if retry_at else "failed"
 
 
-def _attempt(settings: Settings, job: dict, clock: Callable[[], datetime]) -> tuple[str, _Attempt]:
+def _attempt(settings: Settings, job: dict, clock: Callable[[], datetime],
+             clients: Clients) -> tuple[str, _Attempt]:
     try:
         target = check_target(job["url"], settings.webhook_allow_private)  # again: DNS may have changed
     except TargetError as exc:
@@ -118,7 +151,7 @@ def _attempt(settings: Settings, job: dict, clock: Callable[[], datetime]) -> tu
     body = body_for(job["target_kind"], job["kind"], job["data"], settings.base_url, job["key"], job["created"])
     headers = _headers(settings, job, body, clock)
     try:
-        response = post_pinned(target, body, headers, settings.webhook_timeout_seconds)
+        response = post_pinned(clients.for_target(target), target, body, headers)
     except httpx.TimeoutException:
         return target.label, _Attempt(False, None, "timed out", retryable=True)
     except httpx.HTTPError as exc:
@@ -140,17 +173,16 @@ def _headers(settings: Settings, job: dict, body: bytes, clock: Callable[[], dat
     return headers
 
 
-def post_pinned(target: Target, body: bytes, headers: dict[str, str], timeout: float) -> httpx.Response:
+def post_pinned(client: httpx.Client, target: Target, body: bytes, headers: dict[str, str]) -> httpx.Response:
     """POST to the address that was checked, not to whatever the name resolves to now; the
     name still goes in Host and, for https, in SNI and the certificate check."""
     url = httpx.URL(target.url)
     host_header = url.netloc.decode("ascii")
     pinned = url.copy_with(host=target.address)
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-        request = client.build_request("POST", pinned, content=body, headers={**headers, "Host": host_header},
-                                       extensions=extensions)
-        return client.send(request)
+    request = client.build_request("POST", pinned, content=body, headers={**headers, "Host": host_header},
+                                   extensions=extensions)
+    return client.send(request)
 
 
 def _label_of(url: str) -> str:
