@@ -36,8 +36,8 @@ def headline(kind: str, data: dict) -> str:
 def items(kind: str, data: dict, base_url: str) -> list[dict]:
     """The event as a list of linkable items: {title, url, text}."""
     if kind == E_REPLY:
-        return [{"title": data.get("paper_title", ""), "url": absolute(base_url, f"{data.get('path', '/')}#c{data.get('comment_pk')}"),
-                 "text": data.get("excerpt", "")}]
+        url = absolute(base_url, f"{data.get('path', '/')}#c{data.get('comment_pk')}")
+        return [{"title": data.get("paper_title", ""), "url": url, "text": data.get("excerpt", "")}]
     papers = data.get("papers", [])[:MAX_PAPERS]
     return [{"title": p.get("title", ""), "url": absolute(base_url, p.get("path", "/")),
              "text": ", ".join(p.get("authors", [])[:3])} for p in papers]

@@ -15,7 +15,16 @@ from sqlalchemy.orm import Session
 
 from paperfeed.links import paper_path
 from paperfeed.models import Comment, DailyEntry, Paper, User
-from paperfeed.models.notify import E_REPLY, M_FAILED, M_PENDING, M_SENDING, M_SENT, Notification, NotifyEvent, NotifyPreference
+from paperfeed.models.notify import (
+    E_REPLY,
+    M_FAILED,
+    M_PENDING,
+    M_SENDING,
+    M_SENT,
+    Notification,
+    NotifyEvent,
+    NotifyPreference,
+)
 from paperfeed.store.changes import bump
 from paperfeed.store.votes import insert_or_skip
 from paperfeed.store.webhooks import emit_event

@@ -28,6 +28,11 @@ def _has_control(text: str) -> bool:
     return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
 
 
+def _is_category(value: str) -> bool:
+    """cs.LG, cs, q-bio.NC: letters, digits, dots and dashes."""
+    return len(value) <= MAX_CATEGORY and value.replace(".", "").replace("-", "").isalnum() and value.isascii()
+
+
 def newest_paper_pk(session: Session) -> int:
     return session.scalar(select(func.max(Paper.pk))) or 0
 
@@ -44,7 +49,7 @@ def save_search(session: Session, user_pk: int, query: str, *, name: str = "", m
         raise SavedSearchError(f"A saved search needs a query of 1 to {MAX_QUERY} characters.")
     if mode not in MODES:
         raise SavedSearchError(f"Unknown mode {mode!r}; use one of {', '.join(MODES)}.")
-    if category is not None and (len(category) > MAX_CATEGORY or not category.replace(".", "").replace("-", "").isalnum()):
+    if category is not None and not _is_category(category):
         raise SavedSearchError("A category looks like cs.LG or cs.")
     if since and until and since > until:
         raise SavedSearchError("The start date is after the end date.")

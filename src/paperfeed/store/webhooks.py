@@ -22,7 +22,15 @@ from sqlalchemy.orm import Session
 
 from paperfeed.models import User
 from paperfeed.models.notify import (
-    D_FAILED, D_PENDING, D_SENDING, D_SENT, EVENT_KINDS, WEBHOOK_KINDS, NotifyEvent, Webhook, WebhookCall,
+    D_FAILED,
+    D_PENDING,
+    D_SENDING,
+    D_SENT,
+    EVENT_KINDS,
+    WEBHOOK_KINDS,
+    NotifyEvent,
+    Webhook,
+    WebhookCall,
     WebhookDelivery,
 )
 from paperfeed.store.changes import bump
