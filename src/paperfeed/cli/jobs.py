@@ -83,6 +83,7 @@ def _describe(app: AppContext, services: list) -> str:
     parts.append(f"embedding {'on' if app.settings.embed_in_background else 'off'}")
     digests = f"at {app.settings.digest_send_hour:02d}:00 UTC" if app.settings.digest_scheduler else "off"
     parts.append(f"digests {digests}")
+    parts.append(f"notifications {'on' if app.settings.notify_in_background else 'off'}")
     return "; ".join(parts)
 
 
