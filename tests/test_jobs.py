@@ -267,7 +267,8 @@ def test_two_worker_processes_fetch_once_between_them(db, settings, replay):
     assert sorted(replay.paths()) == ["/api/daily_papers", "/rss/cs.LG+cs.CL"]
     with db.session() as s:
         assert {r.name: (r.runs, r.last_status) for r in s.scalars(select(JobRun))} == {
-            "fetch-arxiv": (1, "ok"), "fetch-hf": (1, "ok")}
+            "fetch-arxiv": (1, "ok"), "fetch-hf": (1, "ok"),  # and the notification jobs, once each too
+            "notify-deliver": (1, "ok"), "notify-saved-searches": (1, "ok"), "notify-trending": (1, "ok")}
     ran = "".join(out for out, _ in results)
     assert ran.count("fetch-arxiv: ok") == 1 and ran.count("fetch-hf: ok") == 1
 
@@ -305,11 +306,12 @@ def test_serve_runs_the_jobs_in_process_on_the_web_clock(db, fetch_settings, rep
         for _ in range(300):
             with db.session() as s:
                 rows = {r.name: r for r in s.scalars(select(JobRun).where(JobRun.last_status == "ok"))}
-            if len(rows) == 2:
+            if len(rows) == 5:
                 break
             threading.Event().wait(0.1)
     assert {name: (row.runs, row.last_started_at) for name, row in rows.items()} == {
-        "fetch-arxiv": (1, THU), "fetch-hf": (1, THU)}
+        "fetch-arxiv": (1, THU), "fetch-hf": (1, THU),  # the notification jobs run on the web clock too
+        "notify-deliver": (1, THU), "notify-saved-searches": (1, THU), "notify-trending": (1, THU)}
     assert sorted(replay.paths()) == ["/api/daily_papers", "/rss/cs.LG+cs.CL"]
     # off: the web nodes of an N-machine layout leave the jobs to the worker
     off = JobService(db, fetch_settings.model_copy(update={"fetch_categories": []})).start()

@@ -17,7 +17,7 @@ LAYERS = [
     {"accounts"},
     {"index"},
     {"rank"},
-    {"ingest", "digest"},
+    {"ingest", "digest", "notify"},
     {"jobs"},
     {"web"},
     {"cli"},

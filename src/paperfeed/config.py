@@ -127,6 +127,18 @@ class Settings(BaseSettings):
     # anonymous page and read-API answers kept in memory, keyed by the change sequence (0: off)
     page_cache_entries: int = 512
 
+    # webhooks, saved-search alerts and reply notifications (issue 18)
+    webhook_allow_private: bool = False  # let targets resolve to private/loopback/link-local addresses (SSRF risk)
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = 6  # 5xx, timeouts and connection errors are retried this often, with backoff
+    webhook_retry_base_seconds: float = 30.0  # backoff: base * 2**(attempt-1)
+    webhook_max_failures: int = 5  # consecutive failed calls before a webhook is disabled
+    webhook_lease_seconds: int = 120  # a worker's claim on a delivery; a killed worker's lapses
+    notify_in_background: bool = True  # `serve`/`worker` deliver webhooks and mails, run alerts
+    notify_every_minutes: int = 1  # how often the delivery job runs
+    saved_search_every_hours: int = 1  # how often saved searches look for new matches
+    trending_webhook_hour_utc: int = 8  # the daily trending picks go to webhooks at this hour
+
     config_file: Path | None = None
 
     @field_validator("trusted_proxies", mode="before")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from contextlib import nullcontext
 
 import click
 import orjson
@@ -41,8 +42,13 @@ def worker(app: AppContext, once: bool) -> None:
     from paperfeed.jobs.runner import JobRunner, JobService, utc_now
 
     if once:
+        from paperfeed.jobs.notify import notify_jobs
+
         runner = JobRunner(app.db, app.settings, on_event=_echo_event, bars=_terminal_bars)
         outcomes = runner.run_due(utc_now())
+        notifier = JobRunner(app.db, app.settings, jobs=notify_jobs(app.settings), on_event=_echo_event,
+                             client_factory=lambda _settings: nullcontext(None))
+        outcomes += notifier.run_due(utc_now())
         if any(not outcome.ok for outcome in outcomes):
             raise SystemExit(1)
         return
@@ -56,6 +62,9 @@ def worker(app: AppContext, once: bool) -> None:
 
 def _start_services(app: AppContext, jobs_service) -> list:
     services = [jobs_service.start()]
+    from paperfeed.jobs.notify import start_notify_service  # webhooks, saved-search alerts, reply mails
+
+    services.append(start_notify_service(app.db, app.settings, on_event=_echo_event))
     if app.settings.embed_in_background:
         from paperfeed.index.worker import start_worker
 
@@ -78,6 +87,7 @@ def _describe(app: AppContext, services: list) -> str:
     parts.append(f"embedding {'on' if app.settings.embed_in_background else 'off'}")
     digests = f"at {app.settings.digest_send_hour:02d}:00 UTC" if app.settings.digest_scheduler else "off"
     parts.append(f"digests {digests}")
+    parts.append(f"notifications {'on' if app.settings.notify_in_background else 'off'}")
     return "; ".join(parts)
 
 
@@ -100,14 +110,14 @@ def jobs() -> None:
 def jobs_status(app: AppContext, as_json: bool) -> None:
     """Last run, result, next run and failures of every scheduled job."""
     from paperfeed.jobs.fetch import configured_jobs
+    from paperfeed.jobs.notify import notify_jobs
     from paperfeed.store.jobs import job_statuses
-
     from paperfeed.store.thumbnails import backlog
 
     with app.db.session() as session:
         rows = {row.name: row for row in job_statuses(session)}
         thumbs = backlog(session, app.settings.thumbnail_days) if app.settings.thumbnails else None
-    configured = {job.name: job for job in configured_jobs(app.settings)}
+    configured = {job.name: job for job in configured_jobs(app.settings) + notify_jobs(app.settings)}
     if as_json:
         extra = {"thumbnails": {"backlog": thumbs.as_json()}} if thumbs else {}
         click.echo(orjson.dumps([{**row.as_json(), "configured": name in configured, **extra.get(name, {})}
@@ -155,9 +165,12 @@ def jobs_run(app: AppContext, names: tuple[str, ...]) -> None:
 
     A job another runner is running right now is left to it. Exits non-zero if one failed.
     """
+    from paperfeed.jobs.fetch import configured_jobs
+    from paperfeed.jobs.notify import notify_jobs
     from paperfeed.jobs.runner import JobRunner, utc_now
 
-    runner = JobRunner(app.db, app.settings, on_event=_echo_event, bars=_terminal_bars)
+    runner = JobRunner(app.db, app.settings, jobs=configured_jobs(app.settings) + notify_jobs(app.settings),
+                       on_event=_echo_event, bars=_terminal_bars)
     known = {job.name: job for job in runner.jobs}
     unknown = [name for name in names if name not in known]
     if unknown:

@@ -13,3 +13,4 @@ from paperfeed.models.collections import Collection, CollectionItem  # noqa: F40
 from paperfeed.models.community import ApiToken, AuditLog, Comment, EmailToken, RateLimitHit, User, UserSession, Vote  # noqa: F401
 
 __all__ = ["Base", "DailyEntry", "DigestDelivery", "DigestSubscriber", "HarvestState", "Paper", "utcnow"]
+from paperfeed.models.notify import Notification, NotifyEvent, NotifyPreference, SavedSearch, Webhook, WebhookCall, WebhookDelivery  # noqa: F401

@@ -65,7 +65,10 @@ def _bump_comments(session: Session, paper_pk: int, delta: int) -> None:
 
 
 def add_comment(session: Session, user: User, paper: Paper, body: str, parent_pk: int | None = None) -> Comment:
+    from paperfeed.store.notifications import notify_comment
+
     body = _clean_body(body)
+    replied_to = parent_pk
     if parent_pk is not None:
         parent_pk = _thread_root(session, paper, parent_pk)
     comment = Comment(paper_pk=paper.pk, user_pk=user.pk, parent_pk=parent_pk, body=body,
@@ -73,6 +76,7 @@ def add_comment(session: Session, user: User, paper: Paper, body: str, parent_pk
     session.add(comment)
     session.flush()
     _bump_comments(session, paper.pk, +1)
+    notify_comment(session, comment, paper, user, replied_to=replied_to)  # the reply's author, the submitter
     return comment
 
 

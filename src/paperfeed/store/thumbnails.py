@@ -76,7 +76,7 @@ def _candidates(session: Session, now: datetime, newest_days: int, pks: list[int
     if pks is not None:
         return base.where(Paper.pk.in_(pks), open_row).limit(8)
     newest = session.scalar(select(func.max(DailyEntry.day)))
-    since = (newest or date.min) - timedelta(days=newest_days)
+    since = newest - timedelta(days=newest_days) if newest else date.min  # no day pages yet: nothing waits
     latest = func.max(DailyEntry.day)
     return (base.join(DailyEntry, DailyEntry.paper_pk == Paper.pk)
             .where(DailyEntry.day >= since, DailyEntry.hidden.is_(False), open_row)
@@ -168,7 +168,7 @@ class Backlog:
 def backlog(session: Session, newest_days: int) -> Backlog:
     counts = dict(session.execute(select(Thumbnail.status, func.count()).group_by(Thumbnail.status)).all())
     newest = session.scalar(select(func.max(DailyEntry.day)))
-    since = (newest or date.min) - timedelta(days=newest_days)
+    since = newest - timedelta(days=newest_days) if newest else date.min  # no day pages yet: nothing waits
     waiting = session.scalar(
         select(func.count(func.distinct(DailyEntry.paper_pk)))
         .outerjoin(Thumbnail, Thumbnail.paper_pk == DailyEntry.paper_pk)

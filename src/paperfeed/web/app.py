@@ -55,6 +55,9 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
             services.append(start_job_service(database, settings, clock=lambda: _utc(app.state.clock()),
                                               wanted=app.state.thumbnail_wanted))
+            from paperfeed.jobs.notify import start_notify_service  # webhooks, alerts, reply mails
+
+            services.append(start_notify_service(database, settings, clock=lambda: _utc(app.state.clock())))
         try:
             yield
         finally:
@@ -94,6 +97,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         feeds,
         health,
         http,
+        notify,
         pages,
         search,
         submissions,
@@ -112,6 +116,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     for feature in (accounts, settings_pages, votes, submissions, comments, admin, search, feeds, digest_pages,
                     thumbnails):
         app.include_router(feature.router)
+    notify.install(app)  # webhooks, saved searches, reply notifications and the header badge
     app.include_router(api.router)
     app.include_router(api.community)
     from paperfeed.web import collections, collections_api, library_import  # collections (issues 16, 18)
