@@ -10,3 +10,4 @@ from paperfeed.models.jobs import JobRun  # noqa: F401
 from paperfeed.models.community import ApiToken, AuditLog, Comment, EmailToken, RateLimitHit, User, UserSession, Vote  # noqa: F401
 
 __all__ = ["Base", "DailyEntry", "DigestDelivery", "DigestSubscriber", "HarvestState", "Paper", "utcnow"]
+from paperfeed.models.foryou import NotInterested  # noqa: F401,E402

@@ -85,6 +85,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         api,
         comments,
         feeds,
+        foryou,
         health,
         http,
         pages,
@@ -101,10 +102,12 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         app.add_middleware(PageCache, db=database, maxsize=settings.page_cache_entries)
     _install_community(app)
     _install_guards(app)
-    for feature in (accounts, settings_pages, votes, submissions, comments, admin, search, feeds, digest_pages):
+    for feature in (accounts, settings_pages, votes, submissions, comments, admin, search, feeds, digest_pages,
+                    foryou):
         app.include_router(feature.router)
     app.include_router(api.router)
     app.include_router(api.community)
+    app.include_router(foryou.api)
     app.include_router(pages.router)  # last: /papers/{id} would claim the paths above
     app.include_router(health.router)  # /healthz, /readyz, /metrics
     http.install(app)  # HEAD, gzip, static cache headers, /favicon.ico

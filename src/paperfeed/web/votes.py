@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from paperfeed.links import paper_path
 from paperfeed.models import User
+from paperfeed.store import notinterested
 from paperfeed.store import votes as vote_store
 from paperfeed.web.auth import current_user, template_user
 from paperfeed.web.deps import get_session, paper_or_404, render
@@ -20,6 +21,12 @@ router = APIRouter(include_in_schema=False)
 def viewer_votes(request: Request, session: Session, papers) -> frozenset[int]:
     """The viewer's upvotes among a page's papers, in one query (none for anonymous viewers)."""
     return frozenset(vote_store.voted_papers(session, template_user(request), [p.pk for p in papers]))
+
+
+def viewer_hidden(request: Request, session: Session, papers) -> frozenset[int]:
+    """The papers among these that the viewer marked "not interested" (none for anonymous viewers)."""
+    user = template_user(request)
+    return notinterested.hidden_among(session, user.pk if user else None, [p.pk for p in papers])
 
 
 # --- upvotes -----------------------------------------------------------------
