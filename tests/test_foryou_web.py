@@ -6,10 +6,10 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
-
 from community_kit import client, make_app, signed_in
 from foryou_support import DAYS, load_papers, topic_ids
+from sqlalchemy import func, select
+
 from paperfeed.cli import cli
 from paperfeed.models import NotInterested
 from paperfeed.rank.search import forget_engines

@@ -26,12 +26,19 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from paperfeed.db import Database
-from paperfeed.digest.choose import Interests, Pool, choose
-from paperfeed.digest.pool import DigestPeriod, build_pool, labelled, period_for, prepare_queries
+from paperfeed.digest.choose import Interests, Pool
+from paperfeed.digest.personal import papers_for
+from paperfeed.digest.pool import (
+    DigestPeriod,
+    build_pool,
+    labelled,
+    period_for,
+    prepare_queries,
+)
 from paperfeed.digest.render import DigestMail, DigestRenderer, Recipient
 from paperfeed.mail import Mailer, PermanentMailError, TemporaryMailError, address_of
 from paperfeed.models import utcnow
@@ -77,7 +84,7 @@ class Claimed:
 
 
 def today_utc() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 MAX_RENEW_INTERVAL = 10.0  # seconds: how stale a live sender's claims can look to others
@@ -153,7 +160,7 @@ class _Heartbeat:
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="digest-heartbeat", daemon=True)
 
-    def __enter__(self) -> "_Heartbeat":
+    def __enter__(self) -> _Heartbeat:
         self.thread.start()
         return self
 
@@ -225,7 +232,7 @@ class _Sender:
         self.workers = ThreadPoolExecutor(max(1, db.settings.digest_smtp_connections), "digest-smtp")
         self.sender_address = address_of(db.settings.mail_from)
 
-    def __enter__(self) -> "_Sender":
+    def __enter__(self) -> _Sender:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -256,13 +263,13 @@ class _Sender:
             return None
         clock = time.perf_counter()
         interests = Interests(tuple(sub.categories), tuple(sub.keywords), tuple(sub.authors))
-        papers = choose(self.pool, interests, sub.size, history.get(sub.pk, frozenset()))
+        papers, personalised = papers_for(self.db, self.pool, sub, interests, history.get(sub.pk, frozenset()))
         self._add("choose", time.perf_counter() - clock)
         if not papers:
             self._finish(store.mark_skipped, "skipped", claimed.pk, claimed.owner, "nothing new")
             return None
         clock = time.perf_counter()
-        mail = self.renderer.render(Recipient(sub.pk, sub.email, sub.name), papers, bool(interests))
+        mail = self.renderer.render(Recipient(sub.pk, sub.email, sub.name), papers, personalised)
         self._add("render", time.perf_counter() - clock)
         return claimed, mail, [p.pk for p in papers]
 

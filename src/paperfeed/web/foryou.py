@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session
 
 from paperfeed.links import paper_path
 from paperfeed.models import User
-from paperfeed.rank.foryou import MAX_LIMIT, WINDOWS, RecommendError, Recommendations, recommend
+from paperfeed.rank.foryou import (
+    MAX_LIMIT,
+    WINDOWS,
+    Recommendations,
+    RecommendError,
+    recommend,
+)
 from paperfeed.store import notinterested
 from paperfeed.store.feed import PaperActivity, activity_for
 from paperfeed.web.api import BEARER, JSONResponse, _top_level, paper_info
