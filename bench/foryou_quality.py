@@ -20,7 +20,7 @@ embedded whole (title + abstract, first 128 tokens) and cached outside the repo.
 measured on all 74,728 papers: papers outside the subset get a copy of a subset paper's
 vector with noise (the cost of a request depends on the count, not on what the vectors say).
 
-    .venv/bin/python bench/foryou_quality.py [--embed-only] [--users-per-topic 10] [--work DIR]
+    .venv/bin/python bench/foryou_quality.py [--embed-only] [--users-per-topic 10] [--seed 2] [--variants]
 """
 
 from __future__ import annotations
@@ -163,14 +163,14 @@ def filled_vectors(rows: list[dict], real: dict[str, np.ndarray]) -> dict[str, n
 # --- simulated users --------------------------------------------------------------
 
 
-def make_users(db, rows: list[dict], per_topic: int) -> list[tuple[int, str, list[str]]]:
+def make_users(db, rows: list[dict], per_topic: int, seed: int = 2) -> list[tuple[int, str, list[str]]]:
     """(user pk, topic, liked ids): each user upvotes LIKES random papers of one topic."""
     from paperfeed.models import User
     from paperfeed.store import votes as vote_store
     from paperfeed.store.papers import get_paper
     from paperfeed.store.users import get_user_by_name
 
-    rng = random.Random(1)
+    rng = random.Random(seed)
     by_topic: dict[str, list[str]] = {}
     for r in rows:
         by_topic.setdefault(topic_of(r), []).append(r["id"])
@@ -178,7 +178,7 @@ def make_users(db, rows: list[dict], per_topic: int) -> list[tuple[int, str, lis
     with db.session() as session:
         for topic in TOPICS:
             for n in range(per_topic):
-                name = f"{topic.replace('.', '_')}_{n}"
+                name = f"s{seed}_{topic.replace('.', '_')}_{n}"
                 liked = rng.sample(by_topic[topic], LIKES)
                 known = get_user_by_name(session, name)  # a cached instance from an earlier run
                 if known is not None:
@@ -221,8 +221,10 @@ def popularity_lists(db, users) -> dict[int, list[str]]:
 
     with db.session() as session:
         votes = func.count(Vote.pk)
+        voters = [pk for pk, _, _ in users]  # this run's users (a cached instance may hold others)
         ranked = [pid for (pid,) in session.execute(
-            select(Paper.id).outerjoin(Vote, Vote.paper_pk == Paper.pk).group_by(Paper.pk, Paper.id)
+            select(Paper.id).outerjoin(Vote, (Vote.paper_pk == Paper.pk) & Vote.user_pk.in_(voters))
+            .group_by(Paper.pk, Paper.id)
             .order_by(votes.desc(), func.coalesce(Paper.submitted_at, Paper.announced_on).desc()).limit(K + 200))]
     return {pk: [pid for pid in ranked if pid not in liked][:K] for pk, _, liked in users}
 
@@ -265,33 +267,49 @@ def report(name: str, lists: dict[int, list[str]], users, topics: dict[str, set[
 
 
 def variants(db, users, topics) -> None:
-    """The blend against its two halves (why MEAN_WEIGHT is what it is)."""
+    """The chosen weights against others (how MEAN_WEIGHT and CATEGORY_WEIGHT were picked).
+
+    The topics are categories, so a large category weight is favoured here by construction."""
     import paperfeed.rank.foryou as foryou
 
-    kept = foryou.MEAN_WEIGHT
-    for weight, label in ((1.0, "paperfeed: mean only"), (0.0, "paperfeed: nearest only")):
-        foryou.MEAN_WEIGHT = weight
-        report(label, paperfeed_lists(db, users), users, topics)
-    foryou.MEAN_WEIGHT = kept
+    kept = foryou.MEAN_WEIGHT, foryou.CATEGORY_WEIGHT
+    for mean, cat in ((1.0, kept[1]), (0.75, kept[1]), (0.5, kept[1]), (0.0, kept[1]), (kept[0], 0.0),
+                      (kept[0], 0.15)):
+        if (mean, cat) == kept:
+            continue
+        foryou.MEAN_WEIGHT, foryou.CATEGORY_WEIGHT = mean, cat
+        report(f"paperfeed: mean {mean:.2f} cat {cat:.2f}", paperfeed_lists(db, users), users, topics)
+    foryou.MEAN_WEIGHT, foryou.CATEGORY_WEIGHT = kept
 
 
 # --- speed ------------------------------------------------------------------------
 
 
 def speed(db, users, windows=("all", "month", "week", "day"), rounds: int = 3) -> None:
-    from paperfeed.rank.foryou import recommend
+    """p50/p95 of ``recommend`` against a baseline in the same run: the listing query of a
+    day/week/month page for the same days (the newest 50 papers for "all"), so a busy
+    machine shows as a slow baseline rather than as a slow For you."""
+    from paperfeed.rank.foryou import _span, recommend
+    from paperfeed.store.feed import page_entries, recent_papers
 
     for window in windows:
-        times = []
+        times, base = [], []
         for _ in range(rounds):
             for pk, _, _ in users:
                 started = time.perf_counter()
                 with db.session() as session:  # a request's own session, as the web layer has
                     recommend(session, db.settings, pk, window=window, limit=K)
                 times.append((time.perf_counter() - started) * 1000)
+                started = time.perf_counter()
+                with db.session() as session:
+                    span = _span(session, window, None)
+                    page_entries(session, *span, limit=K) if span else recent_papers(session, K)
+                base.append((time.perf_counter() - started) * 1000)
         times.sort()
-        print(f"  window={window:<6} p50 {times[len(times) // 2]:6.1f} ms   p95 {times[int(len(times) * .95)]:6.1f} ms"
-              f"   ({len(times)} requests)", flush=True)
+        base.sort()
+        p50, b50 = times[len(times) // 2], base[len(base) // 2]
+        print(f"  window={window:<6} p50 {p50:6.1f} ms   p95 {times[int(len(times) * .95)]:6.1f} ms   "
+              f"listing baseline p50 {b50:6.1f} ms   ratio {p50 / b50:4.1f}x   ({len(times)} requests)", flush=True)
 
 
 def freshness(db, users) -> None:
@@ -317,6 +335,8 @@ def main() -> None:
     parser.add_argument("--embed-only", action="store_true", help="only embed (and cache) the subset")
     parser.add_argument("--users-per-topic", type=int, default=10)
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--variants", action="store_true", help="also score other weights (pick them on --seed 1)")
+    parser.add_argument("--seed", type=int, default=2, help="which simulated users (weights were picked on 1)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     rows = load_rows()
@@ -333,10 +353,11 @@ def main() -> None:
     print(f"quality: {len(universe):,} papers with vectors ({sum(len(topics[t]) for t in TOPICS):,} in "
           f"{len(TOPICS)} topics: {dict(Counter({t: len(topics[t]) for t in TOPICS}))})", flush=True)
     db = build_instance(args.work / f"subset-{len(universe)}", universe, vectors)
-    users = make_users(db, universe, args.users_per_topic)
+    users = make_users(db, universe, args.users_per_topic, args.seed)
     print(f"  {len(users)} simulated users, {LIKES} upvotes each", flush=True)
     report("paperfeed (For you)", paperfeed_lists(db, users), users, topics)
-    variants(db, users, topics)
+    if args.variants:
+        variants(db, users, topics)
     report("popularity", popularity_lists(db, users), users, topics)
     lists, fit = svm_lists(universe, users)
     report("arxiv-sanity TF-IDF + SVM", lists, users, topics)
@@ -347,7 +368,7 @@ def main() -> None:
     print(f"speed: all {len(rows):,} papers ({len(vectors):,} real vectors, the rest real ones with noise)",
           flush=True)
     full = build_instance(args.work / "full", rows, filled_vectors(rows, vectors))
-    speed_users = make_users(full, rows, 2)
+    speed_users = make_users(full, rows, 2, args.seed)
     speed(full, speed_users)
     freshness(full, speed_users)
     full.dispose()

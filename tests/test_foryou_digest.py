@@ -33,7 +33,7 @@ def loaded(db):
 def subscriber(db, user_pk: int | None, email: str, **prefs) -> None:
     with db.session() as session:
         sub = store.pending_subscriber(session, email)
-        flow.apply_preferences(sub, flow.parse_preferences(**{"frequency": "weekly", "weekday": 0, "size": 4,
+        flow.apply_preferences(sub, flow.parse_preferences(**{"frequency": "weekly", "weekday": 0, "size": 5,
                                                               **prefs}))
         sub.user_pk = user_pk
         store.activate(session, sub, pinned.naive_now())
@@ -60,7 +60,7 @@ def test_linked_subscriber_gets_papers_like_what_they_upvoted(loaded, settings):
     subscriber(loaded, ada, "ada@example.org")
     subscriber(loaded, None, "anon@example.org")
     mine = digest_ids(loaded, "ada@example.org")
-    assert len(mine) == 4 and robots[2] not in mine and not set(mine) & set(robots[:2])
+    assert len(mine) == 5 and robots[2] not in mine and not set(mine) & set(robots[:2])
     assert set(mine[:2]) <= set(robots[3:]), mine  # the closest first
     assert digest_ids(loaded, "anon@example.org") != mine  # trending for everyone else
 

@@ -31,11 +31,11 @@ from paperfeed.config import Settings
 from paperfeed.index.engine import engine_for
 from paperfeed.index.keyword import KeywordIndex
 from paperfeed.index.query import ParsedQuery
-from paperfeed.index.vectors import VectorSnapshot
+from paperfeed.index.vectors import NPROBE, VectorSnapshot
 from paperfeed.models import Paper
 from paperfeed.store.feed import latest_day, trending_paper_pks
 from paperfeed.store.search import live_papers
-from paperfeed.store.signals import Signals, user_signals
+from paperfeed.store.signals import Signals, user_signals, window_paper_pks
 
 WINDOWS = {"day": 1, "week": 7, "month": 30, "all": None}
 WINDOW_LABELS = {"day": "today", "week": "this week", "month": "this month", "all": "lately"}
@@ -49,6 +49,7 @@ CATEGORY_WEIGHT = 0.05  # a tie-breaker between equally close papers, not a topi
 QUERY_LIKES = 32  # the most recent likes that each probe the IVF index
 PER_LIKE = 60  # candidates per probing like
 PROFILE_CANDIDATES = 600  # candidates from the mean of all likes
+EXACT_CANDIDATES = 3000  # up to this many candidates (a day or a week) are all scored exactly
 KEYWORD_TITLES = 12  # liked titles that make up the fallback's query
 POPULAR_DAYS = 30  # what "popular" means for the window "all"
 REASONS = {  # (before the title, after it)
@@ -108,9 +109,9 @@ def recommend(session: Session, settings: Settings, user_pk: int, *, window: str
     if not 1 <= limit <= MAX_LIMIT:
         raise RecommendError(f"limit must be between 1 and {MAX_LIMIT}")
     span = _span(session, window, until)
-    candidates = trending_paper_pks(session, *span) if span else None
     signals = user_signals(session, user_pk)
-    picks, mode = rank_for_user(session, settings, signals, candidates, limit, popular_in=WINDOW_LABELS[window])
+    picks, mode = rank_for_user(session, settings, signals, window_paper_pks(session, *span) if span else None,
+                                limit, popular_in=WINDOW_LABELS[window], span=span)
     _attach_papers(session, picks)
     picks = [p for p in picks if p.paper is not None]
     return Recommendations(picks=picks, mode=mode, window=window, span=span, hidden=len(signals.negative),
@@ -128,14 +129,18 @@ def _span(session: Session, window: str, until: date | None) -> tuple[date, date
 
 
 def rank_for_user(session: Session, settings: Settings, signals: Signals, candidates: list[int] | None,
-                  limit: int, popular_in: str = "lately") -> tuple[list[Pick], str]:
-    """The best ``limit`` picks among ``candidates`` (trending order; None: every paper), and
-    the mode that ranked them. Liked and turned-down papers are never picked."""
+                  limit: int, popular_in: str = "lately",
+                  span: tuple[date, date] | None = None) -> tuple[list[Pick], str]:
+    """The best ``limit`` picks among ``candidates`` (None: every paper), and the mode that
+    ranked them; popular picks are the trending ones of ``span`` (default: the candidates in
+    their order). Liked and turned-down papers are never picked."""
     engine = engine_for(settings)
     seen = set(signals.positive) | set(signals.negative)
     if signals.positive:
         snap = engine.snapshot()
-        liked = [pk for pk in signals.positive if snap.row_of(pk) is not None] if len(snap) else []
+        liked = [int(pk) for pk in snap.pks[_rows_of(snap, list(signals.positive))]] if len(snap) else []
+        order = {pk: i for i, pk in enumerate(signals.positive)}
+        liked.sort(key=order.__getitem__)  # newest like first, as the signals come
         if liked:
             return _by_vectors(snap, signals, liked, candidates, seen, limit), "vectors"
         keyword = engine.keyword()
@@ -143,15 +148,37 @@ def rank_for_user(session: Session, settings: Settings, signals: Signals, candid
             picks = _by_keywords(session, keyword, signals, candidates, seen, limit)
             if picks:
                 return picks, "keyword"
+    if span is not None:
+        candidates = trending_paper_pks(session, *span)
     return _popular(session, candidates, seen, limit, popular_in), "popular"
 
 
 # --- vectors -------------------------------------------------------------------
 
 
+def _one_blas_thread():
+    """BLAS limited to one thread: these products are small, and on busy shared cores a
+    threaded matmul spent 47 ms spinning on what one thread does in 7."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
+_BLAS = None
+
+
 def _by_vectors(snap: VectorSnapshot, signals: Signals, liked: list[int], candidates: list[int] | None,
                 seen: set[int], limit: int) -> list[Pick]:
-    likes = _rows_matrix(snap, [snap.row_of(pk) for pk in liked])
+    with _one_blas_thread():
+        return _score_by_vectors(snap, signals, liked, candidates, seen, limit)
+
+
+def _score_by_vectors(snap: VectorSnapshot, signals: Signals, liked: list[int], candidates: list[int] | None,
+                      seen: set[int], limit: int) -> list[Pick]:
+    likes = _rows_matrix(snap, np.searchsorted(snap.pks, liked))
     profile = _unit(likes.mean(axis=0))
     rows = _candidate_rows(snap, candidates, likes, profile)
     rows = rows[~np.isin(snap.pks[rows], np.fromiter(seen, np.int64, len(seen)))] if seen else rows
@@ -170,15 +197,39 @@ def _by_vectors(snap: VectorSnapshot, signals: Signals, liked: list[int], candid
 
 def _candidate_rows(snap: VectorSnapshot, candidates: list[int] | None, likes: np.ndarray,
                     profile: np.ndarray) -> np.ndarray:
-    if candidates is not None:
-        rows = [r for pk in candidates if (r := snap.row_of(pk)) is not None]
-        return np.array(rows, dtype=np.int64)
-    if snap.ivf is None:  # a small collection: score every paper
-        return np.arange(len(snap), dtype=np.int64)
-    queries = np.vstack([profile, likes[:QUERY_LIKES]]).astype(np.float32)
-    _, found = snap.ivf.search(queries[:1], PROFILE_CANDIDATES)
-    _, near = snap.ivf.search(queries[1:], PER_LIKE)
-    rows = np.unique(np.concatenate([found.ravel(), near.ravel()]))
+    rows = _rows_of(snap, candidates) if candidates is not None else None
+    small = len(snap) if rows is None else len(rows)
+    if snap.ivf is None or small <= EXACT_CANDIDATES:  # few enough to score every one
+        return np.arange(len(snap), dtype=np.int64) if rows is None else rows
+    mask = None
+    if rows is not None:
+        mask = np.zeros(len(snap), dtype=bool)
+        mask[rows] = True
+    return _probe(snap, [(profile, PROFILE_CANDIDATES)] + [(like, PER_LIKE) for like in likes[:QUERY_LIKES]],
+                  mask)
+
+
+def _rows_of(snap: VectorSnapshot, pks: list[int]) -> np.ndarray:
+    """Snapshot rows of these papers (those with a vector); the snapshot is in pk order."""
+    wanted = np.asarray(pks, dtype=np.int64)
+    at = np.clip(np.searchsorted(snap.pks, wanted), 0, max(len(snap) - 1, 0))
+    return np.unique(at[snap.pks[at] == wanted]) if len(snap) else at[:0]
+
+
+def _probe(snap: VectorSnapshot, queries: list[tuple[np.ndarray, int]], mask: np.ndarray | None) -> np.ndarray:
+    """Rows the IVF index finds near each query (only rows in ``mask``, when given).
+
+    One query per call: a batch makes faiss start OpenMP threads, which on busy shared
+    cores spin for tens of milliseconds where a single probe takes a fraction of one."""
+    import faiss
+
+    params = None
+    if mask is not None:
+        bits = np.packbits(mask, bitorder="little")
+        params = faiss.SearchParametersIVF(sel=faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bits)),
+                                           nprobe=min(snap.ivf.nlist, 4 * NPROBE))
+    found = [snap.ivf.search(q[None].astype(np.float32), k, params=params)[1].ravel() for q, k in queries]
+    rows = np.unique(np.concatenate(found))
     return rows[rows >= 0]
 
 
@@ -191,8 +242,8 @@ def _rows_matrix(snap: VectorSnapshot, rows) -> np.ndarray:
 
 
 def _negative_closeness(snap: VectorSnapshot, negative: list[int], vectors: np.ndarray) -> np.ndarray:
-    rows = [r for pk in negative if (r := snap.row_of(pk)) is not None]
-    if not rows:
+    rows = _rows_of(snap, negative)
+    if not len(rows):
         return np.zeros(len(vectors), dtype=np.float32)
     return np.maximum((vectors @ _rows_matrix(snap, rows).T).max(axis=1) - NEGATIVE_FLOOR, 0.0)
 
@@ -200,11 +251,11 @@ def _negative_closeness(snap: VectorSnapshot, negative: list[int], vectors: np.n
 def _category_share(snap: VectorSnapshot, rows: np.ndarray, signals: Signals) -> np.ndarray:
     """The share of liked papers in the candidate's best-liked category (0..1)."""
     total = len(signals.positive) or 1
-    liked = {c.lower(): n / total for c, n in signals.categories.items()}
-    if not liked:
-        return np.zeros(len(rows), dtype=np.float32)
-    return np.array([max((liked.get(c, 0.0) for c in snap.cats[r].split()), default=0.0) for r in rows],
-                    dtype=np.float32)
+    share = np.zeros(len(snap), dtype=np.float32)
+    for cat, n in signals.categories.items():  # the snapshot keeps rows per category
+        found = snap._rows_in_category(cat.lower())
+        share[found] = np.maximum(share[found], n / total)
+    return share[rows]
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:

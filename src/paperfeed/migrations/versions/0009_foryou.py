@@ -1,4 +1,4 @@
-"""foryou: "not interested" marks, one per user and paper
+"""foryou: "not interested" marks, one per user and paper; daily_entry.submitted_by indexed
 
 Revision ID: 0009_foryou
 Revises: 0008_jobs
@@ -29,9 +29,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_not_interested_user_created", "not_interested", ["user_pk", "created_at"])
     op.create_index(op.f("ix_not_interested_paper_pk"), "not_interested", ["paper_pk"])
+    # a user's submissions are a For you signal: without it, every request scans all entries
+    op.create_index(op.f("ix_daily_entry_submitted_by"), "daily_entry", ["submitted_by"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_daily_entry_submitted_by"), table_name="daily_entry")
     op.drop_index(op.f("ix_not_interested_paper_pk"), table_name="not_interested")
     op.drop_index("ix_not_interested_user_created", table_name="not_interested")
     op.drop_table("not_interested")
