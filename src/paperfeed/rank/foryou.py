@@ -21,7 +21,7 @@ IVF index (one probe per liked paper, batched), so a request stays in millisecon
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -97,7 +97,6 @@ class Recommendations:
     span: tuple[date, date] | None = None  # the days of the window (None: all papers)
     hidden: int = 0  # how many of the user's "not interested" marks there are
     liked: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 def recommend(session: Session, settings: Settings, user_pk: int, *, window: str = "week", limit: int = 20,
