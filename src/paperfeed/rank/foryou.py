@@ -157,7 +157,7 @@ def rank_for_user(session: Session, settings: Settings, signals: Signals, candid
 
 def _one_blas_thread():
     """BLAS limited to one thread: these products are small, and on busy shared cores a
-    threaded matmul spent 47 ms spinning on what one thread does in 7."""
+    threaded matmul spent 50 ms spinning on what one thread does in 3."""
     global _BLAS
     if _BLAS is None:
         from threadpoolctl import ThreadpoolController
