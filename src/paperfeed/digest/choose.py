@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Iterable
 
 # weights: an author you follow beats a keyword, which beats a whole category
 CATEGORY_WEIGHT, KEYWORD_WEIGHT, AUTHOR_WEIGHT = 1.0, 2.0, 3.0

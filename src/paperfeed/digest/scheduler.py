@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timezone
 
 from sqlalchemy.exc import OperationalError
 
@@ -27,7 +27,7 @@ class DigestScheduler:
         self._last_day: date | None = None
         self._thread = threading.Thread(target=self._run, name="digest-scheduler", daemon=True)
 
-    def start(self) -> DigestScheduler:
+    def start(self) -> "DigestScheduler":
         self._thread.start()
         return self
 
@@ -37,7 +37,7 @@ class DigestScheduler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.tick(datetime.now(UTC))
+            self.tick(datetime.now(timezone.utc))
             self._stop.wait(self.check_seconds)
 
     def tick(self, now: datetime) -> bool:

@@ -26,19 +26,13 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from paperfeed.db import Database
 from paperfeed.digest.choose import Interests, Pool
 from paperfeed.digest.personal import papers_for
-from paperfeed.digest.pool import (
-    DigestPeriod,
-    build_pool,
-    labelled,
-    period_for,
-    prepare_queries,
-)
+from paperfeed.digest.pool import DigestPeriod, build_pool, labelled, period_for, prepare_queries
 from paperfeed.digest.render import DigestMail, DigestRenderer, Recipient
 from paperfeed.mail import Mailer, PermanentMailError, TemporaryMailError, address_of
 from paperfeed.models import utcnow
@@ -84,7 +78,7 @@ class Claimed:
 
 
 def today_utc() -> date:
-    return datetime.now(UTC).date()
+    return datetime.now(timezone.utc).date()
 
 
 MAX_RENEW_INTERVAL = 10.0  # seconds: how stale a live sender's claims can look to others
@@ -160,7 +154,7 @@ class _Heartbeat:
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="digest-heartbeat", daemon=True)
 
-    def __enter__(self) -> _Heartbeat:
+    def __enter__(self) -> "_Heartbeat":
         self.thread.start()
         return self
 
@@ -232,7 +226,7 @@ class _Sender:
         self.workers = ThreadPoolExecutor(max(1, db.settings.digest_smtp_connections), "digest-smtp")
         self.sender_address = address_of(db.settings.mail_from)
 
-    def __enter__(self) -> _Sender:
+    def __enter__(self) -> "_Sender":
         return self
 
     def __exit__(self, *exc) -> None:
