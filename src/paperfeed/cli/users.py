@@ -10,7 +10,10 @@ from paperfeed.cli.context import AppContext, pass_app
 
 
 def register(cli: click.Group) -> None:
+    from paperfeed.cli import foryou
+
     cli.add_command(user)
+    foryou.register(user)
 
 
 @click.group()

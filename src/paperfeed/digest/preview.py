@@ -6,7 +6,8 @@ from datetime import date, timedelta
 from email.message import EmailMessage
 
 from paperfeed.db import Database
-from paperfeed.digest.choose import Interests, choose
+from paperfeed.digest.choose import Interests
+from paperfeed.digest.personal import papers_for
 from paperfeed.digest.pool import build_pool, labelled, period_for, prepare_queries
 from paperfeed.digest.render import Recipient, render_digest
 from paperfeed.digest.subscribe import normalize_email
@@ -29,8 +30,8 @@ def preview_message(db: Database, email: str, kind: str | None = None, today: da
     period = labelled(period, span)
     prepare_queries(db, pool, set(sub.keywords), span)
     interests = Interests(tuple(sub.categories), tuple(sub.keywords), tuple(sub.authors))
-    papers = choose(pool, interests, sub.size, history.get(sub.pk, set()))
+    papers, personalised = papers_for(db, pool, sub, interests, history.get(sub.pk, set()))
     if not papers:
         return None
     return render_digest(db.settings, period, Recipient(sub.pk, sub.email, sub.name), papers,
-                         bool(interests)).message()
+                         personalised).message()

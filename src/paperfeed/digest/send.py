@@ -30,7 +30,8 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from paperfeed.db import Database
-from paperfeed.digest.choose import Interests, Pool, choose
+from paperfeed.digest.choose import Interests, Pool
+from paperfeed.digest.personal import papers_for
 from paperfeed.digest.pool import DigestPeriod, build_pool, labelled, period_for, prepare_queries
 from paperfeed.digest.render import DigestMail, DigestRenderer, Recipient
 from paperfeed.mail import Mailer, PermanentMailError, TemporaryMailError, address_of
@@ -256,13 +257,13 @@ class _Sender:
             return None
         clock = time.perf_counter()
         interests = Interests(tuple(sub.categories), tuple(sub.keywords), tuple(sub.authors))
-        papers = choose(self.pool, interests, sub.size, history.get(sub.pk, frozenset()))
+        papers, personalised = papers_for(self.db, self.pool, sub, interests, history.get(sub.pk, frozenset()))
         self._add("choose", time.perf_counter() - clock)
         if not papers:
             self._finish(store.mark_skipped, "skipped", claimed.pk, claimed.owner, "nothing new")
             return None
         clock = time.perf_counter()
-        mail = self.renderer.render(Recipient(sub.pk, sub.email, sub.name), papers, bool(interests))
+        mail = self.renderer.render(Recipient(sub.pk, sub.email, sub.name), papers, personalised)
         self._add("render", time.perf_counter() - clock)
         return claimed, mail, [p.pk for p in papers]
 

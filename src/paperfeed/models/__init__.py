@@ -14,3 +14,4 @@ from paperfeed.models.community import ApiToken, AuditLog, Comment, EmailToken, 
 
 __all__ = ["Base", "DailyEntry", "DigestDelivery", "DigestSubscriber", "HarvestState", "Paper", "utcnow"]
 from paperfeed.models.notify import Notification, NotifyEvent, NotifyPreference, SavedSearch, Webhook, WebhookCall, WebhookDelivery  # noqa: F401
+from paperfeed.models.foryou import NotInterested  # noqa: F401,E402

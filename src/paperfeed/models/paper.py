@@ -99,7 +99,8 @@ class DailyEntry(Base):
     day: Mapped[date] = mapped_column(Date, nullable=False)
     # "auto" (a listing or feed), "hf" (Hugging Face), or "user"
     source: Mapped[str] = mapped_column(String(16), nullable=False)
-    submitted_by: Mapped[int | None] = mapped_column(Integer)  # user pk when source == "user"
+    # user pk when source == "user"; indexed for For you's signals and the API's submitter filter
+    submitted_by: Mapped[int | None] = mapped_column(Integer, index=True)
     upvotes: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     num_comments: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     hidden: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)

@@ -95,6 +95,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
         api,
         comments,
         feeds,
+        foryou,
         health,
         http,
         notify,
@@ -114,7 +115,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     _install_community(app)
     _install_guards(app)
     for feature in (accounts, settings_pages, votes, submissions, comments, admin, search, feeds, digest_pages,
-                    thumbnails):
+                    thumbnails, foryou):
         app.include_router(feature.router)
     notify.install(app)  # webhooks, saved searches, reply notifications and the header badge
     app.include_router(api.router)
@@ -122,6 +123,7 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     from paperfeed.web import collections, collections_api, library_import  # collections (issues 16, 18)
     for feature in (collections, collections_api, library_import):
         app.include_router(feature.router)
+    app.include_router(foryou.api)
     app.include_router(pages.router)  # last: /papers/{id} would claim the paths above
     app.include_router(health.router)  # /healthz, /readyz, /metrics
     http.install(app)  # HEAD, gzip, static cache headers, /favicon.ico

@@ -32,7 +32,7 @@ from paperfeed.web.listing import PER_PAGE, default_day, load_listing
 from paperfeed.web.periods import KINDS, Period, parse_period, period_of
 from paperfeed.web.render import paper_as_markdown
 from paperfeed.web.thumbnails import page_thumbnail
-from paperfeed.web.votes import viewer_votes
+from paperfeed.web.votes import viewer_hidden, viewer_votes
 
 router = APIRouter(include_in_schema=False)
 SEARCH_PER_PAGE = 20
@@ -63,8 +63,9 @@ def _render_listing(request: Request, session: Session, period: Period, sort: st
 def _cards_html(request: Request, session: Session, listing) -> Markup:
     # the listing object is itself cached per data version, so its identity is the key
     votes = viewer_votes(request, session, [e.paper for e in listing.page.entries])
+    hidden = viewer_hidden(request, session, [e.paper for e in listing.page.entries])
     return _shared_fragment(request, ("cards", id(listing)), "partials/listing_cards.html",
-                            {"listing": listing, "voted_pks": votes}, owner=listing)
+                            {"listing": listing, "voted_pks": votes, "hidden_pks": hidden}, owner=listing)
 
 
 def _shared_fragment(request: Request, key: tuple, template: str, context: dict, owner=None) -> Markup:

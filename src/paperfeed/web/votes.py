@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from paperfeed.links import paper_path
+from paperfeed.store import notinterested
 from paperfeed.store import votes as vote_store
 from paperfeed.web.auth import OptionalUser, page_viewer
 from paperfeed.web.deps import SessionDep, paper_or_404, render
@@ -19,6 +20,12 @@ router = APIRouter(include_in_schema=False)
 def viewer_votes(request: Request, session: Session, papers) -> frozenset[int]:
     """The viewer's upvotes among a page's papers, in one query (none for anonymous viewers)."""
     return frozenset(vote_store.voted_papers(session, page_viewer(request, session), [p.pk for p in papers]))
+
+
+def viewer_hidden(request: Request, session: Session, papers) -> frozenset[int]:
+    """The papers among these that the viewer marked "not interested" (none for anonymous viewers)."""
+    user = page_viewer(request, session)
+    return notinterested.hidden_among(session, user.pk if user else None, [p.pk for p in papers])
 
 
 # --- upvotes -----------------------------------------------------------------
