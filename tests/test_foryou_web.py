@@ -49,7 +49,7 @@ def test_api_takes_tokens_and_refuses_strangers(app):
     db, settings = app.state.db, app.state.settings
     signed_in(app, db, settings, "ada")
     from paperfeed.models import User
-    from paperfeed.store.users import create_api_token
+    from paperfeed.accounts.api_tokens import create_api_token
 
     with db.session() as session:
         _, raw = create_api_token(session, session.scalar(select(User)), "script", ["read"])
