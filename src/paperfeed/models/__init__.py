@@ -7,6 +7,7 @@ from paperfeed.models.digest import DigestDelivery, DigestSubscriber
 from paperfeed.models.search import EmbeddingClaim, PaperEmbedding  # noqa: F401
 from paperfeed.models.changes import ChangeCounter  # noqa: F401
 from paperfeed.models.jobs import JobRun  # noqa: F401
+from paperfeed.models.authors import AuthorFollow, AuthorName  # noqa: F401
 from paperfeed.models.community import ApiToken, AuditLog, Comment, EmailToken, RateLimitHit, User, UserSession, Vote  # noqa: F401
 
 __all__ = ["Base", "DailyEntry", "DigestDelivery", "DigestSubscriber", "HarvestState", "Paper", "utcnow"]

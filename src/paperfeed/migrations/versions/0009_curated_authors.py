@@ -1,0 +1,79 @@
+"""curated day and authors: daily_entry.featured, author_name (backfilled), author_follow
+
+Revision ID: 0009_curated_authors
+Revises: 0008_jobs
+"""
+
+import orjson
+import sqlalchemy as sa
+from alembic import op
+
+from paperfeed.records.authors import author_keys
+
+revision = "0009_curated_authors"
+down_revision = "0008_jobs"
+branch_labels = None
+depends_on = None
+
+BACKFILL_CHUNK = 5000
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("daily_entry", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("featured", sa.Boolean(), server_default=sa.false(), nullable=False))
+    author_name = op.create_table(
+        "author_name",
+        sa.Column("paper_pk", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=128), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=300), nullable=False),
+        sa.ForeignKeyConstraint(["paper_pk"], ["paper.pk"], name=op.f("fk_author_name_paper_pk_paper"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("paper_pk", "key", name=op.f("pk_author_name")),
+    )
+    op.create_table(
+        "author_follow",
+        sa.Column("pk", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("user_pk", sa.Integer(), nullable=False),
+        sa.Column("author_key", sa.String(length=128), nullable=False),
+        sa.Column("name", sa.String(length=300), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["user_pk"], ["app_user.pk"], name=op.f("fk_author_follow_user_pk_app_user"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_author_follow")),
+        sa.UniqueConstraint("user_pk", "author_key", name="uq_author_follow_user_key"),
+    )
+    with op.batch_alter_table("author_follow", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_author_follow_author_key"), ["author_key"], unique=False)
+    _backfill(author_name)
+    # built after the backfill: one sort instead of an index update per row
+    op.create_index("ix_author_name_key_paper", "author_name", ["key", "paper_pk"], unique=False)
+
+
+def _backfill(author_name: sa.Table) -> None:
+    """Every stored paper's authors, in chunks of papers by pk (76k papers: seconds)."""
+    conn = op.get_bind()
+    last = 0
+    while True:
+        rows = conn.execute(sa.text("SELECT pk, authors FROM paper WHERE pk > :last ORDER BY pk LIMIT :n"),
+                            {"last": last, "n": BACKFILL_CHUNK}).all()
+        if not rows:
+            return
+        values = []
+        for pk, authors in rows:
+            listed = orjson.loads(authors) if isinstance(authors, (str, bytes)) else authors
+            values.extend({"paper_pk": pk, "key": key, "position": pos, "name": name}
+                          for pos, key, name in author_keys(listed or []))
+        if values:
+            conn.execute(author_name.insert(), values)
+        last = rows[-1][0]
+
+
+def downgrade() -> None:
+    op.drop_index("ix_author_name_key_paper", table_name="author_name")
+    with op.batch_alter_table("author_follow", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_author_follow_author_key"))
+    op.drop_table("author_follow")
+    op.drop_table("author_name")
+    with op.batch_alter_table("daily_entry", schema=None) as batch_op:
+        batch_op.drop_column("featured")
