@@ -103,6 +103,9 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
     _install_guards(app)
     for feature in (accounts, settings_pages, votes, submissions, comments, admin, search, feeds, digest_pages):
         app.include_router(feature.router)
+    from paperfeed.web import authors as author_pages, curation  # issue 16: curated day, authors
+    for feature in (curation, author_pages):
+        app.include_router(feature.router)
     app.include_router(api.router)
     app.include_router(api.community)
     app.include_router(pages.router)  # last: /papers/{id} would claim the paths above

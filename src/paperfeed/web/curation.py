@@ -1,0 +1,26 @@
+"""Admins feature papers onto a day's curated Daily Papers view (and take them off), audited."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Form, HTTPException
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+
+from paperfeed.models import User
+from paperfeed.store import moderation
+from paperfeed.web.auth import require_admin
+from paperfeed.web.deps import get_session
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.post("/admin/entries/feature")
+def feature_entry(paper_id: str = Form("", max_length=128), day: date = Form(...), featured: bool = Form(True),
+                  admin: User = Depends(require_admin), session: Session = Depends(get_session)):
+    try:
+        moderation.set_entry_featured(session, admin, paper_id.strip(), day, featured)
+    except moderation.ModerationError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return RedirectResponse("/admin/audit", 303)
