@@ -282,3 +282,54 @@ def test_cli_prints_a_working_token(app, db, settings, monkeypatch):
     assert unverified.exit_code != 0 and "Confirm your email" in unverified.output
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(ApiToken)) == 1
+
+
+# --- the migration backfills the author table ----------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def scratch_db(request, tmp_path):
+    """A database of this test's own: it is migrated down and up, which no shared one may be."""
+    from conftest import PG_URL, _pg
+    from sqlalchemy import create_engine, text
+
+    from paperfeed.config import Settings
+    from paperfeed.db import Database
+
+    if request.param == "sqlite":
+        database = Database(Settings(database_url=f"sqlite:///{tmp_path}/scratch.db", data_dir=tmp_path))
+        yield database
+        database.dispose()
+        return
+    if not PG_URL:
+        pytest.skip("PAPERFEED_TEST_POSTGRES_URL not set")
+    import uuid
+
+    name = f"paperfeed_scratch_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(_pg(PG_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    database = Database(Settings(database_url=PG_URL.rsplit("/", 1)[0] + f"/{name}", data_dir=tmp_path))
+    yield database
+    database.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_the_migration_backfills_author_names_of_stored_papers(scratch_db):
+    from alembic import command
+
+    from paperfeed.db import alembic_config, upgrade
+
+    upgrade(scratch_db.engine)
+    load(scratch_db, [paper("2605.00001", ["José A. García", "Ada Lovelace", "José García"]),
+                      paper("2606.00002", ["Ada Lovelace"], source="hf", upvotes=3)])
+    with scratch_db.session() as s:
+        written = sorted(s.execute(select(AuthorName.paper_pk, AuthorName.key, AuthorName.position, AuthorName.name)))
+    command.downgrade(alembic_config(scratch_db.engine), "0008_jobs")
+    upgrade(scratch_db.engine)
+    with scratch_db.session() as s:
+        backfilled = sorted(s.execute(select(AuthorName.paper_pk, AuthorName.key, AuthorName.position, AuthorName.name)))
+        assert s.scalar(select(func.count()).select_from(DailyEntry).where(DailyEntry.featured.is_(True))) == 0
+    assert backfilled == written and len(written) == 3  # one row per paper and key
