@@ -333,3 +333,18 @@ def test_the_migration_backfills_author_names_of_stored_papers(scratch_db):
         backfilled = sorted(s.execute(select(AuthorName.paper_pk, AuthorName.key, AuthorName.position, AuthorName.name)))
         assert s.scalar(select(func.count()).select_from(DailyEntry).where(DailyEntry.featured.is_(True))) == 0
     assert backfilled == written and len(written) == 3  # one row per paper and key
+
+
+def test_cli_features_an_entry(db, settings, monkeypatch, day_of_papers):
+    from paperfeed.cli import cli
+
+    monkeypatch.setenv("PAPERFEED_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("PAPERFEED_DATA_DIR", str(settings.data_dir))
+    runner = CliRunner()
+    r = runner.invoke(cli, ["user", "feature-entry", "2606.00001", str(DAY)])
+    assert r.exit_code == 0 and "featured on" in r.output and _entry(db, "2606.00001", DAY).featured
+    missing = runner.invoke(cli, ["user", "feature-entry", "2699.00001", str(DAY)])
+    assert missing.exit_code != 0 and "is not on the page" in missing.output
+    assert runner.invoke(cli, ["user", "feature-entry", "2606.00001", str(DAY), "--unfeature"]).exit_code == 0
+    assert not _entry(db, "2606.00001", DAY).featured
+    assert [a for _, a, _ in _audit(db)] == ["feature_entry", "unfeature_entry"]

@@ -106,6 +106,23 @@ def hide_entry(app: AppContext, paper_id: str, day, unhide: bool) -> None:
     click.echo(f"{paper_id} {'shown' if unhide else 'hidden'} on {day.date().isoformat()}")
 
 
+@user.command("feature-entry")
+@click.argument("paper_id")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--unfeature", is_flag=True, help="Take the paper off that day's Daily Papers again.")
+@pass_app
+def feature_entry(app: AppContext, paper_id: str, day, unfeature: bool) -> None:
+    """Feature a paper on one day's curated Daily Papers (DAY is YYYY-MM-DD); audited."""
+    from paperfeed.store.moderation import ModerationError, set_entry_featured
+
+    try:
+        with app.db.session() as session:
+            set_entry_featured(session, None, paper_id, day.date(), not unfeature)
+    except ModerationError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"{paper_id} {'unfeatured' if unfeature else 'featured'} on {day.date().isoformat()}")
+
+
 @user.command("token")
 @click.argument("username")
 @click.option("--scope", "scope", default="read", show_default=True,
