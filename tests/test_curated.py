@@ -348,3 +348,17 @@ def test_cli_features_an_entry(db, settings, monkeypatch, day_of_papers):
     assert runner.invoke(cli, ["user", "feature-entry", "2606.00001", str(DAY), "--unfeature"]).exit_code == 0
     assert not _entry(db, "2606.00001", DAY).featured
     assert [a for _, a, _ in _audit(db)] == ["feature_entry", "unfeature_entry"]
+
+
+def test_admins_feature_from_the_cards_and_come_back(app, db, settings, day_of_papers):
+    assert "(admin)</button>" not in client(app).get(f"/papers/date/{DAY}?view=all").text
+    admin = signed_in(app, db, settings, "root", admin=True)
+    page = admin.get(f"/papers/date/{DAY}?view=all").text
+    assert page.count("Feature (admin)</button>") == 4 and page.count("Unfeature (admin)</button>") == 0
+    r = admin.form("/admin/entries/feature", {"paper_id": "2606.00003", "day": str(DAY), "featured": "true",
+                                              "next": f"/papers/date/{DAY}?view=all"})
+    assert r.status_code == 303 and r.headers["location"] == f"/papers/date/{DAY}?view=all"
+    assert "Unfeature (admin)</button>" in admin.get(f"/papers/date/{DAY}?view=all").text
+    away = admin.form("/admin/entries/feature", {"paper_id": "2606.00003", "day": str(DAY), "featured": "false",
+                                                 "next": "https://evil.example/"})
+    assert away.headers["location"] == "/" and not _entry(db, "2606.00003", DAY).featured

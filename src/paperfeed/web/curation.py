@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from paperfeed.models import User
 from paperfeed.store import moderation
-from paperfeed.web.auth import require_admin
+from paperfeed.web.auth import require_admin, safe_next
 from paperfeed.web.deps import get_session
 
 router = APIRouter(include_in_schema=False)
@@ -18,9 +18,12 @@ router = APIRouter(include_in_schema=False)
 
 @router.post("/admin/entries/feature")
 def feature_entry(paper_id: str = Form("", max_length=128), day: date = Form(...), featured: bool = Form(True),
+                  next_path: str = Form("/admin/audit", alias="next", max_length=2000),
                   admin: User = Depends(require_admin), session: Session = Depends(get_session)):
+    """From the audit page's form, or the Feature button admins see under each card."""
     try:
         moderation.set_entry_featured(session, admin, paper_id.strip(), day, featured)
     except moderation.ModerationError as exc:
         raise HTTPException(404, str(exc)) from None
-    return RedirectResponse("/admin/audit", 303)
+    session.commit()  # acknowledged only once stored
+    return RedirectResponse(safe_next(next_path), 303)

@@ -26,6 +26,7 @@ from paperfeed.store.feed import (
     papers_version,
 )
 from paperfeed.store.papers import get_paper
+from paperfeed.web.auth import template_user
 from paperfeed.web.clock import today
 from paperfeed.web.deps import get_session, listing_cache, paper_or_404, render, templates
 from paperfeed.web.listing import AUTO, PER_PAGE, default_day, load_listing, parse_view
@@ -72,8 +73,11 @@ def _render_listing(request: Request, session: Session, period: Period, sort: st
 def _cards_html(request: Request, session: Session, listing) -> Markup:
     # the listing object is itself cached per data version, so its identity is the key
     votes = viewer_votes(request, session, [e.paper for e in listing.page.entries])
+    viewer = template_user(request)
     return _shared_fragment(request, ("cards", id(listing)), "partials/listing_cards.html",
-                            {"listing": listing, "voted_pks": votes}, owner=listing)
+                            {"listing": listing, "voted_pks": votes, "can_feature": bool(viewer and viewer.is_admin),
+                             "here": request.url.path + (f"?{request.url.query}" if request.url.query else "")},
+                            owner=listing)
 
 
 def _shared_fragment(request: Request, key: tuple, template: str, context: dict, owner=None) -> Markup:
