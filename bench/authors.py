@@ -27,10 +27,13 @@ DEMO = REPO / "demo" / "arxiv-listing-2025-03_2026-07.jsonl.gz"
 def main() -> None:
     args = parse_args()
     base = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="authors-bench-"))
-    with_table, db = import_once(base / "with", index_authors=True)
-    without_table, _ = import_once(base / "without", index_authors=False)
-    print(f"import of the demo: {with_table:.1f} s with the author table, {without_table:.1f} s without "
-          f"({with_table / without_table:.2f}x)")
+    if args.reuse:
+        db = open_instance(base / "with", migrate=False)
+    else:
+        with_table, db = import_once(base / "with", index_authors=True)
+        without_table, _ = import_once(base / "without", index_authors=False)
+        print(f"import of the demo: {with_table:.1f} s with the author table, {without_table:.1f} s without "
+              f"({with_table / without_table:.2f}x)")
     print(f"migration backfill (76k papers, then the index): {time_backfill(db):.1f} s")
     names = sample_names(db, args.names)
     table = time_queries(db, names, by_table)
@@ -45,16 +48,22 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="where the two instances go (default: a temporary folder)")
     parser.add_argument("--names", type=int, default=200, help="author names to time")
+    parser.add_argument("--reuse", action="store_true", help="reuse DATA_DIR/with from an earlier run (no imports)")
     return parser.parse_args()
 
 
-def import_once(data_dir: Path, index_authors: bool):
+def open_instance(data_dir: Path, migrate: bool = True):
     from paperfeed.config import Settings
     from paperfeed.db import open_database
-    from paperfeed.ingest.importer import import_file
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    db = open_database(Settings(data_dir=data_dir, embed_in_background=False))
+    return open_database(Settings(data_dir=data_dir, embed_in_background=False), migrate=migrate)
+
+
+def import_once(data_dir: Path, index_authors: bool):
+    from paperfeed.ingest.importer import import_file
+
+    db = open_instance(data_dir)
     started = time.perf_counter()
     if index_authors:
         import_file(db, DEMO)

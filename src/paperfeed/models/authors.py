@@ -16,12 +16,15 @@ class AuthorName(Base):
     author list."""
 
     __tablename__ = "author_name"
-    __table_args__ = (Index("ix_author_name_key_paper", "key", "paper_pk"),)
+    # newest first from the index alone; name in it too, so spellings are read from it
+    __table_args__ = (Index("ix_author_name_key_published", "key", "published", "paper_pk", "name"),)
 
     paper_pk: Mapped[int] = mapped_column(ForeignKey("paper.pk", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, nullable=False)  # 0 = first author
     name: Mapped[str] = mapped_column(String(300), nullable=False)  # as the paper writes it
+    # the paper's first submission, else its announcement day (records.authors.published_at)
+    published: Mapped[datetime] = mapped_column(DateTime, nullable=False)
 
 
 class AuthorFollow(Base):

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date, datetime
 
+UNDATED = datetime(1900, 1, 1)  # papers with no date at all sort after every dated one
 MAX_NAME = 300  # longer "names" (a collaboration's member list pasted as one) are cut
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "v"}
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -49,3 +51,16 @@ def author_keys(authors: list) -> list[tuple[int, str, str]]:
             seen.add(key)
             out.append((position, key, name.strip()[:MAX_NAME]))
     return out
+
+
+def published_at(submitted, announced) -> datetime:
+    """The time an author page sorts a paper by: first submission, else the day it was
+    announced. Takes stored values in either form (datetimes and dates, or SQLite's text)."""
+    for value in (submitted, announced):
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=None)
+        if isinstance(value, date):
+            return datetime(value.year, value.month, value.day)
+        if isinstance(value, str) and value:
+            return datetime.fromisoformat(value)
+    return UNDATED

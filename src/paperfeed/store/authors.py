@@ -8,34 +8,37 @@ matched on the normalised key of records/authors.py, so "José A. García" and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import orjson
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from paperfeed.models import AuthorFollow, AuthorName, Paper, utcnow
-from paperfeed.records.authors import author_key, author_keys
+from paperfeed.records.authors import author_key, author_keys, published_at
 from paperfeed.store.bulk import chunks, insert_rows
 from paperfeed.store.changes import bump
 
-_COLUMNS = ("paper_pk", "key", "position", "name")
+_COLUMNS = ("paper_pk", "key", "position", "name", "published")
 COAUTHORS_SHOWN = 30
+COAUTHORS_OVER = 1000  # co-authors are counted over an author's newest 1,000 papers (a page stays fast)
 MAX_FOLLOWS = 500  # per user: enough for anyone, and keeps For you's query bounded
 
 
-def write_author_names(session: Session, authors_by_pk: dict[int, list | str], *, replace: bool = False) -> None:
-    """Index the papers' author lists (stored JSON text or lists); ``replace`` first drops
-    what an earlier version of those papers listed."""
-    if not authors_by_pk:
+def write_author_names(session: Session, papers: dict[int, tuple], *, replace: bool = False) -> None:
+    """Index papers' author lists: ``papers`` maps pk -> (authors, submitted_at, announced_on)
+    as stored (JSON text or lists; datetimes or their text). ``replace`` first drops what an
+    earlier version of those papers listed."""
+    if not papers:
         return
     if replace:
-        for chunk in chunks(list(authors_by_pk), 5000):
+        for chunk in chunks(list(papers), 5000):
             session.execute(delete(AuthorName).where(AuthorName.paper_pk.in_(chunk)))
     rows = []
-    for pk, authors in authors_by_pk.items():
+    for pk, (authors, submitted, announced) in papers.items():
         listed = orjson.loads(authors) if isinstance(authors, (str, bytes)) else authors
-        rows.extend((pk, key, position, name) for position, key, name in author_keys(listed))
+        when = published_at(submitted, announced).isoformat(" ", "microseconds")
+        rows.extend((pk, key, position, name, when) for position, key, name in author_keys(listed))
     if rows:
         insert_rows(session, "author_name", _COLUMNS, rows)
 
@@ -58,14 +61,17 @@ def author_page(session: Session, name: str, *, limit: int = 50, offset: int = 0
     spellings = _spellings(session, key)
     if not spellings:
         return None
-    mine = select(AuthorName.paper_pk).where(AuthorName.key == key)
-    total = session.scalar(select(func.count()).select_from(mine.subquery())) or 0
-    published = func.coalesce(Paper.submitted_at, Paper.announced_on)
-    papers = list(session.scalars(
-        select(Paper).where(Paper.pk.in_(mine), Paper.withdrawn.is_(False))
-        .order_by(published.desc().nulls_last(), Paper.pk.desc()).limit(limit).offset(offset)))
-    return AuthorPage(key=key, name=spellings[0], spellings=spellings, papers=papers, total=total,
-                      coauthors=_coauthors(session, key, mine))
+    total = session.scalar(select(func.count()).where(AuthorName.key == key)) or 0
+    # newest first straight from the (key, published) index; withdrawn papers are left out
+    # after the cut, so a page can be a little short rather than slow
+    pks = list(session.scalars(select(AuthorName.paper_pk).where(AuthorName.key == key)
+                               .order_by(AuthorName.published.desc(), AuthorName.paper_pk.desc())
+                               .limit(limit).offset(offset)))
+    found = {p.pk: p for p in session.scalars(select(Paper).where(Paper.pk.in_(pks), Paper.withdrawn.is_(False)))}
+    newest = (select(AuthorName.paper_pk).where(AuthorName.key == key)
+              .order_by(AuthorName.published.desc()).limit(COAUTHORS_OVER))
+    return AuthorPage(key=key, name=spellings[0], spellings=spellings, papers=[found[pk] for pk in pks if pk in found],
+                      total=total, coauthors=_coauthors(session, key, newest.scalar_subquery()))
 
 
 def _spellings(session: Session, key: str) -> list[str]:
@@ -75,6 +81,7 @@ def _spellings(session: Session, key: str) -> list[str]:
 
 
 def _coauthors(session: Session, key: str, mine) -> list[tuple[str, int]]:
+    """Who wrote with ``key`` on the papers ``mine`` selects, most papers together first."""
     rows = session.execute(
         select(func.min(AuthorName.name), func.count())
         .where(AuthorName.paper_pk.in_(mine), AuthorName.key != key)
@@ -134,9 +141,11 @@ def papers_by_followed_authors(session: Session, user_pk: int, *, since: date | 
                                limit: int = 200) -> list[Paper]:
     """Papers by any author the user follows, newest first (``since``: published on or after)."""
     keys = select(AuthorFollow.author_key).where(AuthorFollow.user_pk == user_pk)
-    pks = select(AuthorName.paper_pk).where(AuthorName.key.in_(keys))
-    published = func.coalesce(Paper.submitted_at, Paper.announced_on)
-    stmt = select(Paper).where(Paper.pk.in_(pks), Paper.withdrawn.is_(False))
+    newest = (select(AuthorName.paper_pk, func.max(AuthorName.published).label("published"))
+              .where(AuthorName.key.in_(keys)).group_by(AuthorName.paper_pk))
     if since is not None:
-        stmt = stmt.where(published >= since)
-    return list(session.scalars(stmt.order_by(published.desc().nulls_last(), Paper.pk.desc()).limit(limit)))
+        newest = newest.where(AuthorName.published >= datetime(since.year, since.month, since.day))
+    ranked = newest.subquery()
+    stmt = (select(Paper).join(ranked, ranked.c.paper_pk == Paper.pk).where(Paper.withdrawn.is_(False))
+            .order_by(ranked.c.published.desc(), Paper.pk.desc()).limit(limit))
+    return list(session.scalars(stmt))

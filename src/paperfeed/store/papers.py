@@ -27,7 +27,7 @@ from paperfeed.store.rows import (
 from paperfeed.store.votes import community_counts
 
 _ROW_COLUMNS = [getattr(Paper, name) for name in ("pk", "content_hash") + CONTENT_FIELDS]
-_AUTHORS = CONTENT_FIELDS.index("authors")
+_AUTHORS, _SUBMITTED, _ANNOUNCED = (CONTENT_FIELDS.index(f) for f in ("authors", "submitted_at", "announced_on"))
 _FULL_ROWS = select(*_ROW_COLUMNS).where(Paper.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -92,8 +92,9 @@ def write_prepared(session: Session, batch: PreparedBatch) -> BatchResult:
 
 def _index_authors(pks: dict[str, int], new_rows: list[tuple], changed_rows: list[dict], session: Session) -> None:
     """The author table follows every paper written (author pages, following)."""
-    write_author_names(session, {pks[row[ID]]: row[_AUTHORS] for row in new_rows})
-    write_author_names(session, {row["pk"]: row["authors"] for row in changed_rows}, replace=True)
+    write_author_names(session, {pks[row[ID]]: (row[_AUTHORS], row[_SUBMITTED], row[_ANNOUNCED]) for row in new_rows})
+    write_author_names(session, {row["pk"]: (row["authors"], row["submitted_at"], row["announced_on"])
+                                 for row in changed_rows}, replace=True)
 
 
 def _known_papers(session: Session, ids: list[str]) -> dict[str, tuple[int, str]]:
