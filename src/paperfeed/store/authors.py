@@ -21,7 +21,7 @@ from paperfeed.store.changes import bump
 
 _COLUMNS = ("paper_pk", "key", "position", "name", "published")
 COAUTHORS_SHOWN = 30
-COAUTHORS_OVER = 1000  # co-authors are counted over an author's newest 1,000 papers (a page stays fast)
+COAUTHORS_OVER = 500  # co-authors are counted over an author's newest 500 papers (a page stays fast)
 MAX_FOLLOWS = 500  # per user: enough for anyone, and keeps For you's query bounded
 
 

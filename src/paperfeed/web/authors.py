@@ -11,7 +11,7 @@ from paperfeed.links import author_path
 from paperfeed.models import User
 from paperfeed.records.authors import MAX_NAME, author_key
 from paperfeed.store import authors as author_store
-from paperfeed.store.feed import activity_for
+from paperfeed.store.feed import activity_for, papers_version
 from paperfeed.web.auth import require_user, template_user
 from paperfeed.web.deps import get_session, render
 from paperfeed.web.votes import viewer_votes
@@ -49,12 +49,23 @@ def _follow_answer(request: Request, name: str, key: str, following: bool):
     return render(request, "partials/follow_author.html", {"name": name, "key": key, "following": following})
 
 
+def _cached_page(request: Request, session: Session, name: str, p: int):
+    """The same author and page are the same answer until the change sequence moves."""
+    cache = request.app.state.page_cache
+    key = ("author", author_key(name), p, papers_version(session))
+    hit = cache.get(key)
+    if hit is None:
+        hit = (author_store.author_page(session, name, limit=PER_PAGE, offset=(p - 1) * PER_PAGE),)
+        cache.put(key, hit)
+    return hit[0]
+
+
 @router.get("/authors/{name:path}", response_class=HTMLResponse)
 def author_page(request: Request, name: str, p: int = Query(1, ge=1, le=MAX_PAGE),
                 session: Session = Depends(get_session)):
     if len(name) > MAX_NAME or author_key(name) is None:
         raise HTTPException(400, "That is not an author's name.")
-    page = author_store.author_page(session, name, limit=PER_PAGE, offset=(p - 1) * PER_PAGE)
+    page = _cached_page(request, session, name, p)
     if page is None:
         raise HTTPException(404, f"No papers by {name!r} on this instance.")
     pages = max(1, -(-page.total // PER_PAGE))
