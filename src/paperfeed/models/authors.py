@@ -17,7 +17,10 @@ class AuthorName(Base):
 
     __tablename__ = "author_name"
     # newest first from the index alone; name in it too, so spellings are read from it
-    __table_args__ = (Index("ix_author_name_key_published", "key", "published", "paper_pk", "name"),)
+    # WITHOUT ROWID on SQLite: rows are stored in primary-key order, so a paper's co-authors
+    # are one contiguous read
+    __table_args__ = (Index("ix_author_name_key_published", "key", "published", "paper_pk", "name"),
+                      {"sqlite_with_rowid": False})
 
     paper_pk: Mapped[int] = mapped_column(ForeignKey("paper.pk", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(128), primary_key=True)

@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["paper_pk"], ["paper.pk"], name=op.f("fk_author_name_paper_pk_paper"),
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("paper_pk", "key", name=op.f("pk_author_name")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "author_follow",
