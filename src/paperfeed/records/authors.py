@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
+from functools import lru_cache
 
 UNDATED = datetime(1900, 1, 1)  # papers with no date at all sort after every dated one
 MAX_NAME = 300  # longer "names" (a collaboration's member list pasted as one) are cut
@@ -26,6 +27,7 @@ def fold(text: str) -> str:
     return plain.replace("ł", "l").replace("ø", "o").replace("đ", "d")
 
 
+@lru_cache(maxsize=65536)  # an import meets the same names again and again
 def author_key(name: str) -> str | None:
     """``"<last> <first initial>"`` for a name, or None when it has no letters at all.
 
