@@ -21,7 +21,7 @@ from paperfeed.store.papers import get_paper
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
-ALLOWED_PREFIXES = ("/papers/", "/static/", "/search", "/login", "/docs", "/openapi.json", "/favicon.ico", "/api/")
+ALLOWED_PREFIXES = ("/papers/", "/authors/", "/static/", "/search", "/login", "/docs", "/openapi.json", "/favicon.ico", "/api/")
 MATH_ID = "2606.00003"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
@@ -83,7 +83,7 @@ def test_hostile_data_runs_no_script_and_sends_nowhere_else(site):
 
         # the day page: math renders, keys move between cards, the traversal paper's upvote
         # posts to that paper (it once posted to /admin/users/bob_1/ban)
-        page.goto(f"{base}/papers/date/{DAY}")
+        page.goto(f"{base}/papers/date/{DAY}?view=all")  # every paper of the day, not just the curated ones
         page.wait_for_selector(".card-abstract .katex")
         clean()
         page.keyboard.press("j")

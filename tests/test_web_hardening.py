@@ -129,7 +129,7 @@ def test_pages_and_docs_carry_no_inline_script(app, db, settings):
 
 
 def test_traversal_id_is_encoded_and_old_ids_keep_their_urls(app):
-    html = client(app).get(f"/papers/date/{DAY}").text
+    html = client(app).get(f"/papers/date/{DAY}?view=all").text  # every paper of the day
     assert f'hx-post="/papers/{ENCODED_TRAVERSAL}/upvote"' in html
     assert f'href="/papers/{ENCODED_TRAVERSAL}"' in html
     assert "/papers/cspt/" not in html

@@ -123,6 +123,9 @@ class Settings(BaseSettings):
     thumbnail_max_attempts: int = 4  # temporary failures (5xx, timeouts) before a paper is given up
     thumbnail_retry_minutes: int = 60  # then 120, 240 ... between attempts
     thumbnail_lease_seconds: int = 300  # a claimed paper is taken over after this (a killed worker)
+    # the "All new" view of day/week/month pages: these categories (cs.LG, or cs for all cs.*);
+    # empty: the fetch categories, and when those are empty too, every category
+    listing_categories: Annotated[list[str], NoDecode] = []
 
     # anonymous page and read-API answers kept in memory, keyed by the change sequence (0: off)
     page_cache_entries: int = 512
@@ -154,7 +157,7 @@ class Settings(BaseSettings):
             ipaddress.ip_network(item, strict=False)  # ValueError -> a validation error
         return out
 
-    @field_validator("fetch_categories", "fetch_sources", mode="before")
+    @field_validator("fetch_categories", "fetch_sources", "listing_categories", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         # environment variables and TOML strings name lists as "cs.LG,cs.CL"
@@ -204,6 +207,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'paperfeed.db').resolve()}"
+
+    @property
+    def instance_categories(self) -> tuple[str, ...]:
+        """What "All new" lists: the listing categories, else the fetched ones, else all (empty)."""
+        return tuple(self.listing_categories or self.fetch_categories)
 
     @property
     def is_sqlite(self) -> bool:

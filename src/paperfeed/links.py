@@ -67,3 +67,10 @@ def id_path(paper_id: str) -> str:
 def paper_path(paper_id: str) -> str:
     """The site path of a paper's page, ``/papers/<id>``."""
     return f"/papers/{id_path(paper_id)}"
+
+
+def author_path(name: str) -> str:
+    """The site path of an author's page, ``/authors/<name>``, the name encoded whole
+    (a slash or ``?`` in a name stays part of it; a bare ``.``/``..`` cannot climb)."""
+    encoded = quote(name.strip(), safe="")
+    return "/authors/" + (encoded.replace(".", "%2E") if set(encoded) <= {"."} else encoded)

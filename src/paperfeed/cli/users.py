@@ -109,6 +109,45 @@ def hide_entry(app: AppContext, paper_id: str, day, unhide: bool) -> None:
     click.echo(f"{paper_id} {'shown' if unhide else 'hidden'} on {day.date().isoformat()}")
 
 
+@user.command("feature-entry")
+@click.argument("paper_id")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--unfeature", is_flag=True, help="Take the paper off that day's Daily Papers again.")
+@pass_app
+def feature_entry(app: AppContext, paper_id: str, day, unfeature: bool) -> None:
+    """Feature a paper on one day's curated Daily Papers (DAY is YYYY-MM-DD); audited."""
+    from paperfeed.store.moderation import ModerationError, set_entry_featured
+
+    try:
+        with app.db.session() as session:
+            set_entry_featured(session, None, paper_id, day.date(), not unfeature)
+    except ModerationError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"{paper_id} {'unfeatured' if unfeature else 'featured'} on {day.date().isoformat()}")
+
+
+@user.command("token")
+@click.argument("username")
+@click.option("--scope", "scope", default="read", show_default=True,
+              help="Comma-separated scopes: read, write or read,write.")
+@click.option("--name", default="cli", show_default=True, help="A name to recognise the token by in Settings.")
+@pass_app
+def token(app: AppContext, username: str, scope: str, name: str) -> None:
+    """Create an API token for USERNAME and print it (shown once; only its hash is stored)."""
+    from paperfeed.store.users import SCOPES, AccountError, create_api_token
+
+    scopes = [s.strip() for s in scope.split(",") if s.strip()]
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        raise click.BadParameter(f"use read, write or read,write (got {scope!r})", param_hint="--scope")
+    try:
+        with app.db.session() as session:
+            _, raw = create_api_token(session, _user_or_fail(session, username), name, scopes)
+    except AccountError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(raw)
+
+
 def _user_or_fail(session, username: str):
     from paperfeed.store.users import get_user_by_name
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from paperfeed.models.base import Base, JSONType, utcnow
@@ -104,6 +104,8 @@ class DailyEntry(Base):
     upvotes: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     num_comments: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     hidden: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    # put on the curated "Daily Papers" view by an admin (store/moderation.py)
+    featured: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
     paper: Mapped[Paper] = relationship(back_populates="entries")

@@ -38,9 +38,15 @@ class EntryFilter:
     category: str | None = None  # "cs.LG" matches that category; "cs" every cs.* category
     has_code: bool = False
     submitted_by: int | None = None  # a user's pk: the papers they submitted (HF's `submitter`)
+    curated: bool = False  # the "Daily Papers" view: see curated_clause
+    categories: tuple[str, ...] = ()  # any of these ("cs.LG", or "cs" for cs.*); empty: all
 
     def clauses(self) -> list:
         out = []
+        if self.curated:
+            out.append(curated_clause())
+        if self.categories:
+            out.append(or_(*(_category_clause(c) for c in self.categories)))
         if self.submitted_by is not None:
             out.append(DailyEntry.submitted_by == self.submitted_by)
         if self.category:
@@ -49,6 +55,19 @@ class EntryFilter:
             # JSON '[]' on both backends; a cast keeps it one portable comparison
             out.append(cast(Paper.code_urls, String) != "[]")
         return out
+
+
+def curated_clause():
+    """What the curated "Daily Papers" view holds: papers submitted here or imported from
+    Hugging Face, upvoted at least once, or featured by an admin. An "auto" entry counts
+    only the community's votes (imports give it none), so > 0 means someone here voted."""
+    return or_(DailyEntry.source.in_(("user", "hf")), DailyEntry.upvotes > 0, DailyEntry.featured.is_(True))
+
+
+def count_entries(session: Session, start: date, end: date, filters: EntryFilter = EntryFilter()) -> int:
+    """Visible entries with start <= day <= end under the filters."""
+    where = _visible(start, end) + filters.clauses()
+    return session.scalar(select(func.count()).select_from(DailyEntry).join(Paper).where(*where)) or 0
 
 
 def _category_clause(category: str):

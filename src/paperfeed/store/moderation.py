@@ -35,6 +35,18 @@ def set_entry_hidden(session: Session, admin: User | None, paper_id: str, day: d
     return entry
 
 
+def set_entry_featured(session: Session, admin: User | None, paper_id: str, day: date,
+                       featured: bool = True) -> DailyEntry:
+    """Put a paper on (or take it off) the curated Daily Papers view of its day."""
+    entry = session.scalar(select(DailyEntry).join(Paper).where(Paper.id == paper_id, DailyEntry.day == day))
+    if entry is None:
+        raise ModerationError(f"{paper_id} is not on the page of {day.isoformat()}.")
+    entry.featured = featured
+    audit(session, admin, "feature_entry" if featured else "unfeature_entry", "entry",
+          f"{paper_id}@{day.isoformat()}")
+    return entry
+
+
 def moderate_comment(session: Session, admin: User | None, comment_pk: int, reason: str = "") -> Comment:
     comment = session.get(Comment, comment_pk)
     if comment is None:

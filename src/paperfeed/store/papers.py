@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from paperfeed.models import DailyEntry, HarvestState, Paper, utcnow
 from paperfeed.records import PaperRecord
+from paperfeed.store.authors import write_author_names
 from paperfeed.store.bulk import IN_CHUNK, chunks, insert_rows, select_in
 from paperfeed.store.changes import bump
 from paperfeed.store.merge import CONTENT_FIELDS, merge_rows
@@ -27,6 +28,7 @@ from paperfeed.store.rows import (
 from paperfeed.store.votes import community_counts
 
 _ROW_COLUMNS = [getattr(Paper, name) for name in ("pk", "content_hash") + CONTENT_FIELDS]
+_AUTHORS, _SUBMITTED, _ANNOUNCED = (CONTENT_FIELDS.index(f) for f in ("authors", "submitted_at", "announced_on"))
 _FULL_ROWS = select(*_ROW_COLUMNS).where(Paper.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -82,10 +84,18 @@ def write_prepared(session: Session, batch: PreparedBatch) -> BatchResult:
     pks.update(_insert_papers(session, new_rows))
     if changed_rows:
         session.execute(update(Paper), changed_rows)
+    _index_authors(pks, new_rows, changed_rows, session)
     result.inserted, result.updated = len(new_rows), len(changed_rows)
     result.changed_ids = [r[ID] for r in new_rows] + [r["id"] for r in changed_rows]
     _upsert_entries(session, batch.entries, pks, set(known), now, result)
     return result
+
+
+def _index_authors(pks: dict[str, int], new_rows: list[tuple], changed_rows: list[dict], session: Session) -> None:
+    """The author table follows every paper written (author pages, following)."""
+    write_author_names(session, {pks[row[ID]]: (row[_AUTHORS], row[_SUBMITTED], row[_ANNOUNCED]) for row in new_rows})
+    write_author_names(session, {row["pk"]: (row["authors"], row["submitted_at"], row["announced_on"])
+                                 for row in changed_rows}, replace=True)
 
 
 def _known_papers(session: Session, ids: list[str]) -> dict[str, tuple[int, str]]:

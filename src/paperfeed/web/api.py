@@ -40,7 +40,7 @@ from paperfeed.web.auth import CurrentUser
 from paperfeed.web.clock import today
 from paperfeed.web.comments import _add_limited_comment
 from paperfeed.web.deps import SessionDep, etag_for, listing_cache, not_modified, paper_or_404
-from paperfeed.web.listing import MAX_PER_PAGE, PageOutOfRange, default_day, load_listing
+from paperfeed.web.listing import MAX_PER_PAGE, VIEWS, PageOutOfRange, default_day, load_listing, parse_view
 from paperfeed.web.params import MAX_ROW_ID
 from paperfeed.web.periods import parse_period, period_of
 from paperfeed.web.render import arxiv_links, as_utc, iso_z
@@ -139,16 +139,25 @@ def daily_papers(
     category: str | None = Query(None, description="e.g. cs.LG, or cs for every cs.* category"),
     has_code: bool = False,
     submitter: str | None = Query(None, max_length=64, description="only papers this user submitted here"),
+    view: str | None = Query(None, description="daily: the curated Daily Papers (submitted, from HF, upvoted "
+                             "or featured); all: every new paper in the instance's categories. Default: daily "
+                             "when the period has any, else all (the X-View header says which)",
+                             json_schema_extra={"enum": list(VIEWS)}),
 ):
     if sort not in SORT_ALIASES:
         raise HTTPException(400, f"unknown sort {sort!r}; use trending or publishedAt")
+    try:
+        requested = parse_view(view)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
     period = _period(request, date, week, month, session)
     submitted_by = _submitter_pk(session, submitter)
     try:
         listing = load_listing(session, listing_cache(request), period, sort=SORT_ALIASES[sort],
                                filters=EntryFilter(category=category or None, has_code=has_code,
                                                    submitted_by=submitted_by),
-                               page_no=p + 1, per_page=limit)
+                               page_no=p + 1, per_page=limit, view=requested,
+                               categories=request.app.state.settings.instance_categories)
     except PageOutOfRange as exc:  # in the API's numbering: p counts from 0, like HF's
         raise HTTPException(404, f"p={p} is past the last page (p={exc.pages - 1}) of {exc.label}") from None
     etag = etag_for("daily", request.url.query, listing.version)
@@ -160,7 +169,7 @@ def daily_papers(
              "thumbnail": absolute_thumbnail_url(request, e.paper.id, listing.thumbs.get(e.paper.pk))}
             for e in listing.page.entries]
     return JSONResponse(body, headers={"ETag": etag, "X-Total-Count": str(listing.page.total),
-                                       "Cache-Control": "no-cache"})
+                                       "X-View": listing.view, "Cache-Control": "no-cache"})
 
 
 def _submitter_pk(session: Session, username: str | None) -> int | None:

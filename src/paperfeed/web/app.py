@@ -118,6 +118,9 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
                     thumbnails, foryou):
         app.include_router(feature.router)
     notify.install(app)  # webhooks, saved searches, reply notifications and the header badge
+    from paperfeed.web import authors as author_pages, curation  # issue 16: curated day, authors
+    for feature in (curation, author_pages):
+        app.include_router(feature.router)
     app.include_router(api.router)
     app.include_router(api.community)
     from paperfeed.web import collections, collections_api, library_import  # collections (issues 16, 18)

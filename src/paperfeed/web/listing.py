@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from fastapi import Request
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from paperfeed.store.feed import (
     EntryFilter,
     EntryPage,
+    count_entries,
     day_after,
     day_before,
     latest_day,
@@ -31,6 +32,10 @@ from paperfeed.web.periods import Period
 
 PER_PAGE = 30
 MAX_PER_PAGE = 100
+# "daily": the curated Daily Papers; "all": every new paper in the instance's categories
+VIEWS = ("daily", "all")
+AUTO = "auto"  # Daily Papers when the period has any, else All new
+EMPTY_REASON = "Nothing was submitted, upvoted or featured here yet, so this shows every new paper."
 
 
 class PageOutOfRange(LookupError):
@@ -53,6 +58,9 @@ class Listing:
     categories: list[tuple[str, int]]
     version: str
     thumbs: dict = field(default_factory=dict)  # paper pk -> ThumbInfo, for the cards that have one
+    view: str = "all"
+    counts: dict[str, int] = field(default_factory=dict)  # papers in each view, under the filters
+    reason: str | None = None  # one line saying why the page landed on this view
 
 
 class VersionedCache:
@@ -84,15 +92,31 @@ def data_version(session: Session, period: Period) -> str:
 
 
 def load_listing(session: Session, cache: VersionedCache, period: Period, *, sort: str = "trending",
-                 filters: EntryFilter = EntryFilter(), page_no: int = 1, per_page: int = PER_PAGE) -> Listing:
+                 filters: EntryFilter = EntryFilter(), page_no: int = 1, per_page: int = PER_PAGE,
+                 view: str = "all", categories: tuple[str, ...] = ()) -> Listing:
+    """One page of a period in a view ("daily", "all", or AUTO to land on Daily Papers when
+    there are any); ``categories`` limit the "all" view (the instance's categories)."""
     version = data_version(session, period)
     # the order is a function of the data alone (trending is measured from the span's newest
     # day), so the data's version is the whole key
-    key = (period, sort, filters, page_no, per_page, version)
+    key = (period, sort, filters, view, categories, page_no, per_page, version)
     listing = cache.get(key)
     if listing is None:
-        listing = _query_listing(session, period, sort, filters, page_no, per_page, version)
+        listing = _viewed_listing(session, period, sort, filters, view, categories, page_no, per_page, version)
         cache.put(key, listing)
+    return listing
+
+
+def _viewed_listing(session: Session, period: Period, sort: str, filters: EntryFilter, view: str,
+                    categories: tuple[str, ...], page_no: int, per_page: int, version: str) -> Listing:
+    per_view = {"daily": replace(filters, curated=True), "all": replace(filters, categories=categories)}
+    counts = {name: count_entries(session, period.start, period.end, f) for name, f in per_view.items()}
+    reason = None
+    if view == AUTO:
+        view = "daily" if counts["daily"] else "all"
+        reason = None if counts["daily"] else EMPTY_REASON
+    listing = _query_listing(session, period, sort, per_view[view], page_no, per_page, version)
+    listing.filters, listing.view, listing.counts, listing.reason = filters, view, counts, reason
     return listing
 
 
@@ -112,6 +136,15 @@ def _query_listing(session: Session, period: Period, sort: str, filters: EntryFi
         version=version,
         thumbs=thumb_infos(session, [entry.paper.pk for entry in page.entries]),
     )
+
+
+def parse_view(value: str | None) -> str:
+    """A ``view`` query parameter: daily, all, or none (AUTO); anything else is a ValueError."""
+    if value is None or value == "":
+        return AUTO
+    if value not in VIEWS:
+        raise ValueError(f"unknown view {value!r}; use daily or all")
+    return value
 
 
 def default_day(request: Request, session: Session) -> date:

@@ -28,7 +28,7 @@ from paperfeed.store.changes import current as current_seq
 CACHED = re.compile(r"^/(?:$|papers/(?!trending$)(?!.*/thumb-\w+\.webp$)|c/|api/daily_papers$|api/papers/(?!search$))")
 PLACEHOLDER = b"\x00csrf\x00"
 KEEP_HEADERS = {b"content-type", b"content-length", b"etag", b"last-modified", b"cache-control", b"x-total-count",
-                b"set-cookie"}
+                b"x-view", b"set-cookie"}
 
 
 class PageCache:

@@ -26,9 +26,10 @@ from paperfeed.store.feed import (
     papers_version,
 )
 from paperfeed.store.papers import get_paper
+from paperfeed.web.auth import page_viewer
 from paperfeed.web.clock import today
 from paperfeed.web.deps import SessionDep, listing_cache, paper_or_404, render, templates
-from paperfeed.web.listing import PER_PAGE, default_day, load_listing
+from paperfeed.web.listing import AUTO, PER_PAGE, default_day, load_listing, parse_view
 from paperfeed.web.periods import KINDS, Period, parse_period, period_of
 from paperfeed.web.render import paper_as_markdown
 from paperfeed.web.thumbnails import page_thumbnail
@@ -50,11 +51,21 @@ def _sort(value: str) -> str:
     return value
 
 
+def _view(value: str | None) -> str:
+    try:
+        return parse_view(value)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
 def _render_listing(request: Request, session: Session, period: Period, sort: str, category: str | None,
-                    code: bool, p: int, is_home: bool = False):
+                    code: bool, p: int, view: str | None = None, is_home: bool = False):
+    requested = _view(view)
     listing = load_listing(session, listing_cache(request), period, sort=_sort(sort),
-                           filters=_filters(category, code), page_no=p, per_page=PER_PAGE)
+                           filters=_filters(category, code), page_no=p, per_page=PER_PAGE, view=requested,
+                           categories=request.app.state.settings.instance_categories)
     context = {"listing": listing, "period": period, "is_home": is_home, "kinds": KINDS,
+               "view_param": None if requested == AUTO else requested,
                "tabs": {kind: period_of(kind, period.start) for kind in KINDS},
                "cards_html": _cards_html(request, session, listing)}
     return render(request, "daily.html", context)
@@ -64,8 +75,12 @@ def _cards_html(request: Request, session: Session, listing) -> Markup:
     # the listing object is itself cached per data version, so its identity is the key
     votes = viewer_votes(request, session, [e.paper for e in listing.page.entries])
     hidden = viewer_hidden(request, session, [e.paper for e in listing.page.entries])
+    viewer = page_viewer(request, session)
     return _shared_fragment(request, ("cards", id(listing)), "partials/listing_cards.html",
-                            {"listing": listing, "voted_pks": votes, "hidden_pks": hidden}, owner=listing)
+                            {"listing": listing, "voted_pks": votes, "hidden_pks": hidden,
+                             "can_feature": bool(viewer and viewer.is_admin),
+                             "here": request.url.path + (f"?{request.url.query}" if request.url.query else "")},
+                            owner=listing)
 
 
 def _shared_fragment(request: Request, key: tuple, template: str, context: dict, owner=None) -> Markup:
@@ -89,9 +104,9 @@ def _shared_fragment(request: Request, key: tuple, template: str, context: dict,
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, sort: str = "trending", category: str | None = None,
-         code: bool = False, p: int = Query(1, ge=1, le=MAX_PAGE)):
+         code: bool = False, p: int = Query(1, ge=1, le=MAX_PAGE), view: str | None = None):
     period = period_of("date", default_day(request, session))
-    return _render_listing(request, session, period, sort, category, code, p, is_home=True)
+    return _render_listing(request, session, period, sort, category, code, p, view, is_home=True)
 
 
 @router.get("/papers/trending", response_class=HTMLResponse)
@@ -115,10 +130,11 @@ def paper_markdown(paper_id: str, session: SessionDep):
 
 @router.get("/papers/{kind}/{slug}", response_class=HTMLResponse)
 def listing_page(request: Request, kind: str, slug: str, session: SessionDep, sort: str = "trending",
-                 category: str | None = None, code: bool = False, p: int = Query(1, ge=1, le=MAX_PAGE)):
+                 category: str | None = None, code: bool = False, p: int = Query(1, ge=1, le=MAX_PAGE),
+                 view: str | None = None):
     if kind not in KINDS:
         return paper_page(request=request, paper_id=f"{kind}/{slug}", session=session)
-    return _render_listing(request, session, parse_period(kind, slug), sort, category, code, p)
+    return _render_listing(request, session, parse_period(kind, slug), sort, category, code, p, view)
 
 
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse)

@@ -8,9 +8,10 @@ from datetime import date, datetime, time, timezone
 
 from markupsafe import Markup, escape
 
-from paperfeed.links import paper_path, safe_href
+from paperfeed.links import author_path, paper_path, safe_href
 from paperfeed.models import Paper
 from paperfeed.records import arxiv_urls
+from paperfeed.records.authors import author_key
 
 _TERM = re.compile(r"[\w][\w\-']*", re.UNICODE)
 
@@ -58,6 +59,21 @@ def author_line(paper: Paper, shown: int = 3) -> str:
     if len(names) <= shown:
         return ", ".join(names)
     return ", ".join(names[:shown]) + ", et al."
+
+
+def author_links(paper: Paper, shown: int = 3) -> Markup:
+    """Author names as links to their pages (all of them when ``shown`` is 0); a name with
+    no letters to match on stays plain text."""
+    names = paper.author_names
+    cut = shown and len(names) > shown
+    parts = [_author_link(name) for name in (names[:shown] if cut else names)]
+    return Markup(", ").join(parts) + (Markup(", et al.") if cut else Markup(""))
+
+
+def _author_link(name: str) -> Markup:
+    if author_key(name) is None:
+        return escape(name)
+    return Markup('<a class="author-link" href="{}">{}</a>').format(author_path(name), name)
 
 
 def author_count(paper: Paper) -> str:
@@ -175,6 +191,9 @@ def install_filters(env) -> None:
     env.filters["highlight"] = highlight
     env.filters["author_line"] = author_line
     env.filters["author_count"] = author_count
+    env.filters["author_links"] = author_links
+    env.filters["author_link"] = _author_link
+    env.filters["author_path"] = author_path
     env.filters["snippet"] = plain_snippet
     env.filters["tex_text"] = tex_text
     env.filters["safe_href"] = safe_href
