@@ -134,7 +134,8 @@ def feature_entry(app: AppContext, paper_id: str, day, unfeature: bool) -> None:
 @pass_app
 def token(app: AppContext, username: str, scope: str, name: str) -> None:
     """Create an API token for USERNAME and print it (shown once; only its hash is stored)."""
-    from paperfeed.store.users import SCOPES, AccountError, create_api_token
+    from paperfeed.accounts.api_tokens import SCOPES, create_api_token
+    from paperfeed.accounts.errors import AccountError
 
     scopes = [s.strip() for s in scope.split(",") if s.strip()]
     unknown = sorted(set(scopes) - set(SCOPES))
