@@ -175,3 +175,38 @@ def test_marks_are_per_user_and_idempotent(loaded, settings):
 def _seq(db) -> int:
     with db.session() as session:
         return current_seq(session)
+
+
+def test_saved_papers_count_as_likes(loaded, settings):
+    from paperfeed.store.collections import add_paper, create_collection
+
+    user = add_user(loaded, settings, "ada")
+    audio = topic_ids("cs.SD")
+    with loaded.session() as session:
+        shelf = create_collection(session, session.get(User, user), "Listening", visibility="private")
+        for pid in audio[:2]:
+            add_paper(session, shelf, get_paper(session, pid))
+        session.commit()
+    with loaded.session() as session:
+        recs = recommend(session, settings, user, window="all", limit=4)
+    top = [p.paper.id for p in recs.picks]
+    assert not set(top) & set(audio[:2]) and set(top[:2]) <= set(audio[2:]), top
+    assert recs.picks[0].reason.endswith("that you saved")
+
+
+def test_a_followed_authors_paper_comes_first_and_says_why(loaded, settings):
+    from paperfeed.store.authors import follow_author
+
+    user = add_user(loaded, settings, "ada")
+    robots = topic_ids("cs.RO")
+    for pid in robots[:2]:
+        upvote(loaded, user, pid)
+    with loaded.session() as session:
+        follow_author(session, user, "Mikhail Osipov")  # wrote 2504.12279, an audio paper
+        session.commit()
+    with loaded.session() as session:
+        recs = recommend(session, settings, user, window="all", limit=4)
+    assert recs.picks[0].paper.id == "2504.12279" and recs.picks[0].reason == "by an author you follow"
+    assert {p.paper.id for p in recs.picks[1:3]} <= set(robots[2:])  # the likes still rank the rest
+    not_interested(loaded, user, "2504.12279")
+    assert "2504.12279" not in ids(loaded, user, window="all", limit=4)

@@ -56,8 +56,8 @@ REASONS = {  # (before the title, after it)
     "upvoted": ("like ", " that you upvoted"),
     "saved": ("like ", " that you saved"),
     "submitted": ("like ", " that you submitted"),
-    "follow the author of": ("like ", ", by an author you follow"),
 }
+FOLLOWED_SHARE = 0.5  # papers by followed authors take at most this share of the picks
 _WORD = re.compile(r"[a-z][a-z0-9-]{2,}")
 
 
@@ -78,6 +78,8 @@ class Pick:
     @property
     def reason_parts(self) -> tuple[str, str, str]:
         """(before, title, after): pages put the title in italics, the rest as plain text."""
+        if self.because_kind == "followed":
+            return "by an author you follow", "", ""
         if self.because_title is not None:
             before, after = REASONS.get(self.because_kind or "upvoted", REASONS["upvoted"])
             return before, self.because_title, after
@@ -132,7 +134,24 @@ def rank_for_user(session: Session, settings: Settings, signals: Signals, candid
                   span: tuple[date, date] | None = None) -> tuple[list[Pick], str]:
     """The best ``limit`` picks among ``candidates`` (None: every paper), and the mode that
     ranked them; popular picks are the trending ones of ``span`` (default: the candidates in
-    their order). Liked and turned-down papers are never picked."""
+    their order). Liked and turned-down papers are never picked; new papers by followed
+    authors come first."""
+    followed = _followed_picks(signals, candidates, limit)
+    picks, mode = _rank(session, settings, signals, candidates, limit, popular_in, span)
+    taken = {p.pk for p in followed}
+    return (followed + [p for p in picks if p.pk not in taken])[:limit], mode
+
+
+def _followed_picks(signals: Signals, candidates: list[int] | None, limit: int) -> list[Pick]:
+    """Papers by followed authors among the candidates, newest first, up to a share of the picks."""
+    allowed = None if candidates is None else set(candidates)
+    found = [pk for pk in signals.followed if allowed is None or pk in allowed]
+    room = max(1, int(limit * FOLLOWED_SHARE))
+    return [Pick(pk=pk, score=1.0, because_kind="followed") for pk in found[:room]]
+
+
+def _rank(session: Session, settings: Settings, signals: Signals, candidates: list[int] | None,
+          limit: int, popular_in: str, span: tuple[date, date] | None) -> tuple[list[Pick], str]:
     engine = engine_for(settings)
     seen = set(signals.positive) | set(signals.negative)
     if signals.positive:

@@ -2,8 +2,8 @@
 
 ``user_signals`` reads every source of positive and negative signal. Positive sources are
 listed in ``POSITIVE_SOURCES`` as (reason, query) pairs, strongest first: a paper named by
-several sources keeps the first reason. Collections and followed authors, built on other
-branches, plug in there (see ``collection_paper_pks`` and ``papers_by_followed_authors``).
+several sources keeps the first reason. Papers by followed authors are not likes (a liked
+paper is never recommended back) but candidates to lift: ``Signals.followed``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from paperfeed.models import DailyEntry, NotInterested, Paper, Vote
+from paperfeed.models import AuthorFollow, AuthorName, Collection, CollectionItem, DailyEntry, NotInterested, Paper, Vote
 
 # Only the most recent signals count: tastes drift, and the ranking's cost grows with them.
 MAX_POSITIVE = 200
@@ -28,6 +28,7 @@ class Signals:
     positive: dict[int, str] = field(default_factory=dict)  # paper pk -> reason ("you upvoted"), newest first
     negative: list[int] = field(default_factory=list)  # "not interested", newest first
     categories: Counter = field(default_factory=Counter)  # category -> liked papers in it
+    followed: list[int] = field(default_factory=list)  # papers by authors the user follows, newest first
 
     @property
     def positive_pks(self) -> list[int]:
@@ -49,13 +50,19 @@ def submitted_pks(session: Session, user_pk: int) -> list[int]:
 
 
 def collection_paper_pks(session: Session, user_pk: int) -> list[int]:
-    """Papers in the user's collections (wired in when collections land; none until then)."""
-    return []
+    """Papers in any of the user's collections, private ones included, newest saved first."""
+    stmt = (select(CollectionItem.paper_pk).join(Collection, Collection.pk == CollectionItem.collection_pk)
+            .where(Collection.owner_pk == user_pk)
+            .order_by(CollectionItem.added_at.desc(), CollectionItem.pk.desc()).limit(MAX_PER_SOURCE))
+    return list(dict.fromkeys(session.scalars(stmt)))
 
 
 def papers_by_followed_authors(session: Session, user_pk: int) -> list[int]:
-    """Recent papers by authors the user follows (wired in when follows land; none until then)."""
-    return []
+    """Papers by the authors the user follows, newest first."""
+    keys = select(AuthorFollow.author_key).where(AuthorFollow.user_pk == user_pk)
+    stmt = (select(AuthorName.paper_pk).where(AuthorName.key.in_(keys))
+            .order_by(AuthorName.published.desc(), AuthorName.paper_pk.desc()).limit(MAX_PER_SOURCE))
+    return list(dict.fromkeys(session.scalars(stmt)))
 
 
 # (reason shown as "like X that you <reason>", the source), strongest signal first.
@@ -63,7 +70,6 @@ POSITIVE_SOURCES: list[tuple[str, Callable[[Session, int], list[int]]]] = [
     ("upvoted", upvoted_pks),
     ("saved", collection_paper_pks),
     ("submitted", submitted_pks),
-    ("follow the author of", papers_by_followed_authors),
 ]
 
 
@@ -83,6 +89,8 @@ def user_signals(session: Session, user_pk: int) -> Signals:
         signals.positive.pop(pk, None)
     signals.positive = dict(list(signals.positive.items())[:MAX_POSITIVE])
     signals.negative = negative
+    shut = set(negative) | set(signals.positive)
+    signals.followed = [pk for pk in papers_by_followed_authors(session, user_pk) if pk not in shut]
     signals.categories = liked_categories(session, list(signals.positive))
     return signals
 
