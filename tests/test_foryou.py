@@ -210,3 +210,31 @@ def test_a_followed_authors_paper_comes_first_and_says_why(loaded, settings):
     assert {p.paper.id for p in recs.picks[1:3]} <= set(robots[2:])  # the likes still rank the rest
     not_interested(loaded, user, "2504.12279")
     assert "2504.12279" not in ids(loaded, user, window="all", limit=4)
+
+
+def test_for_you_picks_go_to_the_users_webhook_once_a_day(loaded, settings):
+    from notify_kit import Receiver
+
+    import pinned
+    from paperfeed.notify.alerts import emit_for_you_picks
+    from paperfeed.notify.deliver import deliver_due
+    from paperfeed.store.webhooks import create_webhook
+
+    local = settings.model_copy(update={"webhook_allow_private": True, "webhook_timeout_seconds": 2.0})
+    now = pinned.naive_now()
+    ada, bob = add_user(loaded, settings, "ada"), add_user(loaded, settings, "bob")
+    robots = topic_ids("cs.RO")
+    upvote(loaded, ada, robots[0])
+    with Receiver() as rx:
+        with loaded.session() as session:
+            create_webhook(session, ada, "mine", "json", rx.url("/ada"), ["for_you"])
+            create_webhook(session, bob, "bob's", "json", rx.url("/bob"), ["reply"])  # follows no picks
+            session.commit()
+        assert emit_for_you_picks(loaded, local, now, day=date.fromisoformat(DAYS[-1])) == 1
+        assert emit_for_you_picks(loaded, local, now, day=date.fromisoformat(DAYS[-1])) == 0  # once a day
+        assert deliver_due(loaded, local, clock=lambda: now).sent == 1
+        (got,) = rx.requests
+    body = got.json()
+    assert got.path == "/ada" and body["event"] == "for_you"
+    papers = body["data"]["papers"]
+    assert papers and robots[0] not in {p["id"] for p in papers}

@@ -2,7 +2,8 @@
 
 - ``notify-deliver`` every ``notify_every_minutes``: send due webhook deliveries and mails;
 - ``notify-saved-searches`` every ``saved_search_every_hours``: new matches become events;
-- ``notify-trending`` daily at ``trending_webhook_hour_utc``: the day's picks to webhooks.
+- ``notify-trending`` daily at ``trending_webhook_hour_utc``: the day's trending picks, and each
+  user's For you picks, to the webhooks that follow them.
 
 Each run is claimed in ``job_run`` like any job, and each delivery again in its own row.
 """
@@ -55,9 +56,10 @@ def run_saved_searches(ctx: JobContext) -> None:
 
 
 def run_trending(ctx: JobContext) -> None:
-    from paperfeed.notify.alerts import emit_trending
+    from paperfeed.notify.alerts import emit_for_you_picks, emit_trending
 
     ctx.note("trending picks queued" if emit_trending(ctx.db, ctx.now) else "no new trending picks")
+    ctx.note(f"For you picks queued for {emit_for_you_picks(ctx.db, ctx.settings, ctx.now)} users")
 
 
 def _clock_from(start: datetime) -> Callable[[], datetime]:

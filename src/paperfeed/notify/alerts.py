@@ -104,6 +104,28 @@ def emit_trending(db: Database, now: datetime, day: date | None = None, picks: i
         return emit_event(session, E_TRENDING, f"trending:{day.isoformat()}", payload, now) is not None
 
 
+def emit_for_you_picks(db: Database, settings: Settings, now: datetime, day: date | None = None,
+                       picks: int = TRENDING_PICKS) -> int:
+    """Each user whose webhooks follow ``for_you`` gets that day's For you picks (the latest
+    day with papers); once per user and day, however many workers run it. Returns how many
+    users got picks."""
+    from paperfeed.rank.foryou import recommend
+    from paperfeed.store.feed import latest_day
+    from paperfeed.store.webhooks import users_following
+
+    sent = 0
+    with db.session() as session:
+        day = day or latest_day(session)
+        if day is None:
+            return 0
+        for user_pk in users_following(session, E_FOR_YOU):
+            recs = recommend(session, settings, user_pk, window="day", limit=picks, until=day)
+            if recs.picks and emit_for_you(session, user_pk, day, [p.paper for p in recs.picks], now):
+                sent += 1
+        session.commit()
+    return sent
+
+
 def emit_for_you(session: Session, user_pk: int, day: date, papers: list, now: datetime) -> bool:
     """The hook for For you: call it, in the transaction that chose a user's picks, with the
     papers chosen; the user's webhooks following ``for_you`` get them once per day."""

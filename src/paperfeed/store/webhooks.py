@@ -134,6 +134,13 @@ def emit_event(session: Session, kind: str, dedupe_key: str, payload: dict, now:
     return event
 
 
+def users_following(session: Session, kind: str) -> list[int]:
+    """Users (not banned) with an enabled webhook of their own that follows ``kind``."""
+    stmt = (select(Webhook).join(User, User.pk == Webhook.user_pk)
+            .where(Webhook.enabled.is_(True), User.banned.is_(False)).order_by(Webhook.pk))
+    return list(dict.fromkeys(hook.user_pk for hook in session.scalars(stmt) if kind in (hook.events or [])))
+
+
 def _targets(session: Session, kind: str, user_pk: int | None) -> list[Webhook]:
     # a banned user's webhooks hear nothing (the instance's, with no user, always do)
     stmt = (select(Webhook).outerjoin(User, User.pk == Webhook.user_pk)
