@@ -126,7 +126,7 @@ def sync(app: AppContext) -> None:
 @pass_app
 def status(app: AppContext, as_json: bool) -> None:
     """Show how many papers are indexed and how far embedding has got."""
-    from paperfeed.index.status import index_status
+    from paperfeed.index.status import eta_words, index_status
 
     info = index_status(app.db, app.settings)
     if as_json:
@@ -134,5 +134,11 @@ def status(app: AppContext, as_json: bool) -> None:
         return
     click.echo(f"papers (not withdrawn): {info['papers']:,}")
     click.echo(f"keyword index:          {info['keyword_docs']:,} papers, {info['keyword_bytes'] / 1e6:.1f} MB")
-    click.echo(f"embedded:               {info['embedded']:,} ({info['embedded_pct']:.1f}%), model {info['model']}")
+    click.echo(f"semantic search:        {info['searchable']:,} of {info['papers']:,} papers searchable by meaning")
+    click.echo(f"embedded:               {info['embedded']:,} ({info['embedded_pct']:.1f}%) with passages, "
+               f"model {info['model']}")
+    if info["missing"]:
+        pace = (f"{info['rate']:.1f} papers/s, {eta_words(info['eta_seconds'])} left" if info["rate"]
+                else "no embedder running lately")
+        click.echo(f"still to embed:         {info['missing']:,} ({pace})")
     click.echo(f"vector index:           {info['vector_docs']:,} papers ({info['vector_kind']})")
