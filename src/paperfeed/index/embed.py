@@ -55,14 +55,18 @@ class Embedder:
             torch.set_num_threads(threads)
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise EmbeddingUnavailable(f"device {device!r} asked for, but torch {torch.__version__} sees no CUDA GPU")
         self.device = device
         self.model = SentenceTransformer(str(get_model_path()), device=device, local_files_only=True)
         self.model.max_seq_length = 256
         self.name = MODEL_NAME
         self.dim = DIM
+        self.batch_size = 32  # texts per forward pass; `index embed --batch-size` sets it (GPUs take more)
 
-    def encode_documents(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+    def encode_documents(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """L2-normalised float32 vectors; bf16 autocast on CPU for speed."""
+        batch_size = batch_size or self.batch_size
         autocast = (self.torch.autocast("cpu", dtype=self.torch.bfloat16) if self.device == "cpu"
                     else nullcontext())
         with self.torch.inference_mode(), autocast:
