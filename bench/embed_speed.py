@@ -2,15 +2,15 @@
 
 The texts are what the embedder really encodes for demo papers (each paper's whole text
 and its passages, index/embedjob.py), from demo/*.jsonl.gz. Each variant encodes them
-all once after a short warm-up; ratios are against the production path in the same run
-(the machine is shared, so absolute numbers move from run to run). Agreement is the
+all once after a short warm-up; ratios are against the path before this bench (bf16
+autocast on every CPU) in the same run (the machine is shared, so absolute numbers move). Agreement is the
 cosine of each variant's vectors with fp32 ones (mean / min).
 
-    .venv/bin/python bench/embed_speed.py [--papers 40] [--threads 1,2] [--no-onnx]
+    .venv/bin/python bench/embed_speed.py [--papers 12] [--threads 1,2] [--no-onnx]
                                           [--scifact 600] [--serving]
 
 ``--scifact N``: semantic nDCG@10 (whole texts) on SciFact's test queries over their
-relevant documents plus distractors, N documents in all, for fp32, the production path
+relevant documents plus distractors, N documents in all, for fp32 (bf16 where native)
 and ONNX int8: the quality check of a quantised model (read from ../shared, never copied).
 ``--serving``: the background worker's papers/s while searches are being answered in
 the same process, against the same chunks embedded alone (the CLI's situation).
@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 DEMO = ROOT / "demo" / "arxiv-listing-2025-03_2026-07.jsonl.gz"
 SCIFACT = ROOT.parent / "shared" / "relevance" / "scifact"
+BEFORE = "before: bf16 autocast everywhere, batch 32, length-sorted"
 
 
 def demo_papers(n: int) -> list[tuple[str, str]]:
@@ -61,7 +62,7 @@ class TorchVariant:
     def __call__(self, texts: list[str]) -> np.ndarray:
         import torch
 
-        if self.autocast and self.sort and self.batch == 32:
+        if self.autocast is None:
             return self.e.encode_documents(texts)  # the production call itself
         ctx = torch.autocast("cpu", dtype=torch.bfloat16) if self.autocast else torch.autocast("cpu", enabled=False)
         with torch.inference_mode(), ctx:
@@ -140,11 +141,14 @@ def speed_table(texts: list[str], threads: list[int], onnx: bool, tmp: Path) -> 
     from paperfeed.index.embed import Embedder
 
     embedder = Embedder("cpu", threads=threads[0])
-    variants = {"production: bf16 autocast, batch 32, length-sorted": TorchVariant(embedder, True, 32),
+    variants = {BEFORE: TorchVariant(embedder, True, 32),
+                f"production now ({'bf16' if embedder.bf16 else 'fp32'}: this CPU "
+                f"{'has' if embedder.bf16 else 'lacks'} bf16 instructions)": TorchVariant(embedder, None, 32),
                 "fp32, batch 32": TorchVariant(embedder, False, 32),
-                "bf16, batch 32, arrival order": TorchVariant(embedder, True, 32, sort=False),
-                "bf16, batch 64": TorchVariant(embedder, True, 64),
-                "bf16, batch 128": TorchVariant(embedder, True, 128)}
+                "production, batches in arrival order": TorchVariant(embedder, embedder.bf16, 32, sort=False),
+                "production, batch 16": TorchVariant(embedder, embedder.bf16, 16),
+                "production, batch 64": TorchVariant(embedder, embedder.bf16, 64),
+                "production, batch 128": TorchVariant(embedder, embedder.bf16, 128)}
     if onnx:
         fp32_path, int8_path = export_onnx(embedder, tmp)
     rows = {}
@@ -159,8 +163,8 @@ def speed_table(texts: list[str], threads: list[int], onnx: bool, tmp: Path) -> 
             rows[(name, t)] = (rate, vecs)
             print(f"  {t} thread(s)  {name}: {rate:.1f} texts/s", file=sys.stderr, flush=True)
     fp32 = rows[("fp32, batch 32", threads[0])][1]
-    base = {t: rows[("production: bf16 autocast, batch 32, length-sorted", t)][0] for t in threads}
-    print(f"\n{len(texts)} texts (demo papers' whole texts and passages), texts/s (x production, same threads)")
+    base = {t: rows[(BEFORE, t)][0] for t in threads}
+    print(f"\n{len(texts)} texts (demo papers' whole texts and passages), texts/s (x the path before, same threads)")
     heads = " | ".join(f"{t} thread(s)" for t in threads)
     print(f"| variant | {heads} | cosine to fp32 (mean / min) |")
     print(f"|---|{'---|' * len(threads)}---|")
@@ -174,6 +178,7 @@ def speed_table(texts: list[str], threads: list[int], onnx: bool, tmp: Path) -> 
 def scifact_quality(n_docs: int, made: dict) -> None:
     """Semantic nDCG@10 on a SciFact subset: the relevant documents plus distractors."""
     from paperfeed.index.embed import paper_text
+    from paperfeed.index.shipped import dequantize, quantize
 
     corpus = {d["_id"]: d for d in map(json.loads, (SCIFACT / "corpus.jsonl").open())}
     queries = {q["_id"]: q["text"] for q in map(json.loads, (SCIFACT / "queries.jsonl").open())}
@@ -187,17 +192,28 @@ def scifact_quality(n_docs: int, made: dict) -> None:
     texts = [paper_text(corpus[d]["title"], corpus[d]["text"]) for d in docs]
     embedder = made["embedder"]
     qvecs = np.vstack([embedder.encode_query(queries[q]) for q in qrels])
-    variants = {"fp32": TorchVariant(embedder, False, 32), "production (bf16)": TorchVariant(embedder, True, 32)}
+    variants = {"fp32": TorchVariant(embedder, False, 32)}
+    if embedder.bf16:  # emulated bf16 is too slow for this on CPUs without it; cosine above says enough
+        variants["bf16 autocast"] = TorchVariant(embedder, True, 32)
     if made["onnx"]:
         variants["ONNX int8"] = OnnxVariant(made["onnx"][1], embedder.model.tokenizer, 1)
     print(f"\nSciFact test, {len(qrels)} queries over {len(docs)} documents (the relevant ones + distractors), "
           "semantic whole-text nDCG@10:")
     for name, fn in variants.items():
         dvecs = np.asarray(fn(texts), dtype=np.float32)
-        scores = qvecs @ dvecs.T
-        ndcg = np.mean([_ndcg10([docs[i] for i in np.argsort(-row)[:10]], qrels[q])
-                        for q, row in zip(qrels, scores)])
-        print(f"  {name}: {ndcg:.4f}", flush=True)
+        print(f"  {name}: {_semantic_ndcg(qvecs, dvecs, docs, qrels):.4f}", flush=True)
+        if name == "fp32":  # what shipping costs: int8 rows with a scale (index/shipped.py), and float16
+            shipped = dequantize(*quantize(dvecs))
+            print(f"  fp32 shipped as int8 + scale: {_semantic_ndcg(qvecs, shipped, docs, qrels):.4f} "
+                  f"(cosine to fp32 min {(shipped * dvecs).sum(1).min():.5f})")
+            half = dvecs.astype(np.float16).astype(np.float32)
+            print(f"  fp32 stored as float16: {_semantic_ndcg(qvecs, half, docs, qrels):.4f}", flush=True)
+
+
+def _semantic_ndcg(qvecs, dvecs, docs, qrels) -> float:
+    scores = qvecs @ dvecs.T
+    return float(np.mean([_ndcg10([docs[i] for i in np.argsort(-row)[:10]], qrels[q])
+                          for q, row in zip(qrels, scores)]))
 
 
 def _ndcg10(ranked: list[str], rels: dict[str, int]) -> float:
@@ -251,7 +267,7 @@ def serving_share(papers) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--papers", type=int, default=40)
+    parser.add_argument("--papers", type=int, default=12)
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--no-onnx", action="store_true")
     parser.add_argument("--scifact", type=int, default=0, metavar="N")
