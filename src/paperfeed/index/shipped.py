@@ -4,7 +4,7 @@ Embedding the 76k demo papers takes hours on two CPU cores; the vectors are the 
 everyone, so ``scripts/embed-demo`` computes them once with the production model and path
 (index/embed.py) and they ship beside the demo files:
 
-- ``vectors-<model>.npz``: ``ids`` (paper ids), ``text_hash`` (index/embed.py's hash of the
+- ``vectors-<model>.npz``: ``ids`` (paper ids, UTF-8), ``text_hash`` (index/embed.py's hash of the
   embedded text), ``q`` (int8, one whole-text vector per paper) and ``scale`` (float32 per
   row: a row is ``q * scale``, renormalised);
 - ``vectors-<model>.json``: the model, the layout and the sha256 of the ``.npz``.
@@ -72,7 +72,7 @@ def write_vectors(directory: Path, ids: list[str], hashes: list[str], vectors: n
     npz, manifest = vector_paths(directory)
     q, scale = quantize(vectors)
     with npz.open("wb") as f:  # a file object: np.savez would otherwise append ".npz"
-        np.savez(f, ids=np.asarray(ids, dtype=str), text_hash=np.asarray(hashes, dtype="S32"), q=q, scale=scale)
+        np.savez(f, ids=np.asarray([i.encode() for i in ids]), text_hash=np.asarray(hashes, dtype="S32"), q=q, scale=scale)
     meta = {"format": FORMAT, "model": MODEL, "stored_as": SHIPPED_MODEL, "dim": int(vectors.shape[1]),
             "count": len(ids), "dtype": "int8, per-row float32 scale", "text": "title. abstract (whole text)",
             "file": npz.name, "sha256": sha256_of(npz)}
@@ -158,7 +158,7 @@ def read_vectors(directory: Path) -> tuple[dict, dict[str, tuple[str, int]], np.
     n = len(ids)
     if not (len(hashes) == len(scale) == n == manifest.get("count")) or q.shape != (n, DIM) or q.dtype != np.int8:
         raise ShippedVectorsRefused(f"{npz.name}: arrays do not match the manifest")
-    index = {i: (h.decode(), row) for row, (i, h) in enumerate(zip(ids.tolist(), hashes.tolist()))}
+    index = {i.decode(): (h.decode(), row) for row, (i, h) in enumerate(zip(ids.tolist(), hashes.tolist()))}
     return manifest, index, q, scale
 
 
