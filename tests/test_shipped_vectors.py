@@ -21,7 +21,7 @@ from paperfeed.index.embed import MODEL_NAME, get_embedder
 from paperfeed.index.embedjob import count_missing, embed_missing
 from paperfeed.index.passages import unpack
 from paperfeed.index.shipped import (SHIPPED_MODEL, BuildPlan, build_vectors, dequantize, load_shipped, quantize,
-                                     read_vectors, vector_paths, write_vectors)
+                                     read_vectors, sha256_of, vector_paths, write_vectors)
 from paperfeed.index.status import index_status
 from paperfeed.index.sync import sync_index
 from paperfeed.ingest.importer import import_file
@@ -120,6 +120,20 @@ def test_a_manifest_of_another_model_is_refused(demo_dir, tmp_path):
     meta = json.loads(manifest.read_text())
     manifest.write_text(json.dumps({**meta, "model": "bge-small"}))
     with pytest.raises(ValueError, match="not paperfeed-shipped-vectors/1 vectors of all-MiniLM-L6-v2"):
+        read_vectors(other)
+
+
+def test_arrays_of_the_wrong_kind_are_refused_not_a_crash(demo_dir, tmp_path):
+    other = tmp_path / "demo"
+    shutil.copytree(demo_dir, other)
+    npz, manifest = vector_paths(other)
+    with np.load(npz) as data:
+        arrays = dict(data)
+    with npz.open("wb") as f:
+        np.savez(f, **{**arrays, "ids": arrays["ids"].astype(str)})  # text ids, not UTF-8 bytes
+    meta = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**meta, "sha256": sha256_of(npz)}))
+    with pytest.raises(ValueError, match="arrays do not match the manifest"):
         read_vectors(other)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,12 +154,19 @@ def read_vectors(directory: Path) -> tuple[dict, dict[str, tuple[str, int]], np.
     if actual != manifest.get("sha256"):
         raise ShippedVectorsRefused(f"{npz.name}: sha256 {actual[:12]}… does not match the manifest's "
                                     f"{str(manifest.get('sha256'))[:12]}…")
-    with np.load(npz, allow_pickle=False) as data:
-        ids, hashes, q, scale = data["ids"], data["text_hash"], data["q"], data["scale"]
+    try:
+        with np.load(npz, allow_pickle=False) as data:
+            ids, hashes, q, scale = data["ids"], data["text_hash"], data["q"], data["scale"]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise ShippedVectorsRefused(f"{npz.name}: unreadable ({exc})") from None
     n = len(ids)
-    if not (len(hashes) == len(scale) == n == manifest.get("count")) or q.shape != (n, DIM) or q.dtype != np.int8:
+    if (not (len(hashes) == len(scale) == n == manifest.get("count")) or q.shape != (n, DIM)
+            or (ids.dtype.kind, hashes.dtype.kind, q.dtype, scale.dtype) != ("S", "S", np.int8, np.float32)):
         raise ShippedVectorsRefused(f"{npz.name}: arrays do not match the manifest")
-    index = {i.decode(): (h.decode(), row) for row, (i, h) in enumerate(zip(ids.tolist(), hashes.tolist()))}
+    try:
+        index = {i.decode(): (h.decode(), row) for row, (i, h) in enumerate(zip(ids.tolist(), hashes.tolist()))}
+    except UnicodeDecodeError:
+        raise ShippedVectorsRefused(f"{npz.name}: ids are not UTF-8") from None
     return manifest, index, q, scale
 
 
