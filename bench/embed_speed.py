@@ -7,7 +7,7 @@ autocast on every CPU) in the same run (the machine is shared, so absolute numbe
 cosine of each variant's vectors with fp32 ones (mean / min).
 
     .venv/bin/python bench/embed_speed.py [--papers 12] [--threads 1,2] [--no-onnx]
-                                          [--scifact 600] [--serving]
+                                          [--scifact 600] [--serving] [--no-speed]
 
 ``--scifact N``: semantic nDCG@10 (whole texts) on SciFact's test queries over their
 relevant documents plus distractors, N documents in all, for fp32 (bf16 where native)
@@ -272,11 +272,18 @@ def main() -> None:
     parser.add_argument("--no-onnx", action="store_true")
     parser.add_argument("--scifact", type=int, default=0, metavar="N")
     parser.add_argument("--serving", action="store_true")
+    parser.add_argument("--no-speed", action="store_true", help="skip the speed table (with --scifact)")
     args = parser.parse_args()
     papers = demo_papers(args.papers)
     texts = production_texts(papers)
     with tempfile.TemporaryDirectory(prefix="embed-speed-") as tmp:  # the exported models
-        made = speed_table(texts, [int(t) for t in args.threads.split(",")], not args.no_onnx, Path(tmp))
+        if args.no_speed:  # the quality check alone
+            from paperfeed.index.embed import Embedder
+
+            embedder = Embedder("cpu", threads=1)
+            made = {"embedder": embedder, "onnx": None if args.no_onnx else export_onnx(embedder, Path(tmp))}
+        else:
+            made = speed_table(texts, [int(t) for t in args.threads.split(",")], not args.no_onnx, Path(tmp))
         if args.scifact:
             scifact_quality(args.scifact, made)
     if args.serving:
