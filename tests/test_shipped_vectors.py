@@ -76,6 +76,22 @@ def test_int8_rows_keep_their_direction():
     assert (back * vectors).sum(axis=1).min() > 0.999
 
 
+def test_a_build_resumes_only_the_same_plan(tmp_path):
+    plan = BuildPlan(["a", "b", "c"], ["1", "2", "3"], ["one", "two two", "three three three"])
+    calls = []
+
+    def encode(texts):
+        calls.append(len(texts))
+        return np.ones((len(texts), 384), np.float32)
+
+    assert build_vectors(plan, encode, tmp_path, part_size=2, worker=1, workers=2) is None  # part 0 is not its
+    assert build_vectors(plan, encode, tmp_path, part_size=2).shape == (3, 384)
+    assert calls == [1, 2]  # each part once: the second run resumed
+    other = BuildPlan(["a", "b", "c"], ["1", "2", "changed"], plan.texts)
+    with pytest.raises(ValueError, match="holds parts of other papers"):
+        build_vectors(other, encode, tmp_path, part_size=2)
+
+
 def test_shipped_vectors_load_and_search_semantically_at_once(db, demo_dir):
     imported(db, demo_dir)
     report = load_shipped(db, demo_dir)

@@ -106,6 +106,7 @@ def build_vectors(plan: BuildPlan, encode: Callable[[list[str]], np.ndarray], wo
     """Embed ``plan`` in parts saved under ``work`` (resumable; ``workers`` processes split
     the parts by number). Returns all vectors in plan order once every part exists."""
     work.mkdir(parents=True, exist_ok=True)
+    _claim_work_dir(work, plan, part_size)
     parts = plan.parts(part_size)
     for number, rows in enumerate(parts):
         path = work / f"part-{number:05d}.npy"
@@ -122,6 +123,17 @@ def build_vectors(plan: BuildPlan, encode: Callable[[list[str]], np.ndarray], wo
     for number, rows in enumerate(parts):
         out[rows] = np.load(work / f"part-{number:05d}.npy")
     return out
+
+
+def _claim_work_dir(work: Path, plan: BuildPlan, part_size: int) -> None:
+    """Parts are numbered, so a resumed run must plan the very same papers and texts."""
+    digest = hashlib.sha256(f"{part_size}\n".encode())
+    for pid, hashed in zip(plan.ids, plan.hashes):
+        digest.update(f"{pid} {hashed}\n".encode())
+    stamp = work / "plan.sha256"
+    if stamp.exists() and stamp.read_text().strip() != digest.hexdigest():
+        raise ValueError(f"{work} holds parts of other papers or texts; use another work dir")
+    stamp.write_text(digest.hexdigest() + "\n")
 
 
 class ShippedVectorsRefused(ValueError):
