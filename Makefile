@@ -49,6 +49,7 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 bench: install-test
+	$(BIN)/pip install -q -e '.[test,bench]'
 	$(BIN)/python bench/import_speed.py
 
 clean:

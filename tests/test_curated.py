@@ -229,6 +229,20 @@ def test_following_an_author(app, db, settings, garcia):
         assert author_store.followed_author_keys(s, pk) == set()
 
 
+def test_settings_list_followed_authors_and_unfollow_from_there(app, db, settings, garcia):
+    c = signed_in(app, db, settings, "reader")
+    assert "You follow no authors yet" in c.get("/settings").text
+    c.form("/authors/follow", {"name": "José García"})
+    page = c.get("/settings").text
+    assert 'href="/authors/Jos%C3%A9%20Garc%C3%ADa">José García</a>' in page
+    r = c.form("/authors/unfollow", {"name": "José García", "next": "/settings"})
+    assert r.status_code == 303 and r.headers["location"] == "/settings"
+    assert "You follow no authors yet" in c.get("/settings").text
+    c.form("/authors/follow", {"name": "José García"})
+    evil = c.form("/authors/unfollow", {"name": "José García", "next": "//evil.example/"})
+    assert evil.headers["location"] == "/"  # only same-site paths
+
+
 def test_following_refuses_bad_input_and_changes_nothing(app, db, settings, garcia):
     anonymous = client(app)
     r = anonymous.post("/authors/follow", data={"name": "Jose Garcia", "csrf_token": anonymous.csrf()},

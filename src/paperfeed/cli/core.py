@@ -88,8 +88,23 @@ def init(app: AppContext, demo_files: tuple[str, ...]) -> None:
         print_report(report)
         with db.session() as session:
             set_state(session, "demo_import", {"files": [Path(f).name for f in demo_files], "read": report.read})
+    if demo_files:
+        _load_shipped_vectors(app, Path(demo_files[0]).parent)
     _sync_search_index(app)
     click.echo(f"database ready: {app.settings.resolved_database_url}")
+
+
+def _load_shipped_vectors(app: AppContext, directory: Path) -> None:
+    """The demo's vectors ship beside it (index/shipped.py): semantic search at once."""
+    from paperfeed.index.shipped import load_shipped
+
+    with progress_bar("shipped vectors", sys.stderr.isatty()) as on_progress:
+        report = load_shipped(app.db, directory, on_progress=on_progress)
+    if report.refused:
+        click.echo(f"shipped vectors refused: {report.refused}; the papers will be embedded instead", err=True)
+    elif report.stored or report.changed:
+        click.echo(f"shipped vectors: {report.stored:,} papers ready for semantic search; "
+                   f"{report.changed:,} with changed text and {report.unknown:,} others will be embedded")
 
 
 def _sync_search_index(app: AppContext) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import click
@@ -89,25 +90,39 @@ def build(app: AppContext, keyword_only: bool, progress: bool | None) -> None:
 @index.command()
 @click.option("--limit", type=click.IntRange(1), default=None, help="Embed at most N papers, then stop.")
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: when on a terminal).")
+@click.option("--device", default=None, help="auto, cpu, cuda or cuda:N (default: PAPERFEED_EMBEDDING_DEVICE).")
+@click.option("--batch-size", type=click.IntRange(1, 4096), default=None,
+              help="Texts per forward pass (default 32; a GPU takes hundreds).")
 @pass_app
-def embed(app: AppContext, limit: int | None, progress: bool | None) -> None:
+def embed(app: AppContext, limit: int | None, progress: bool | None, device: str | None,
+          batch_size: int | None) -> None:
     """Embed papers that have no vector yet (resumable: stop any time, run again)."""
-    _embed(app, limit, progress)
+    _embed(app, limit, progress, device, batch_size)
 
 
-def _embed(app: AppContext, limit: int | None, progress: bool | None) -> None:
+def _embed(app: AppContext, limit: int | None, progress: bool | None, device: str | None = None,
+           batch_size: int | None = None) -> None:
     from paperfeed.cli.progress import progress_bar
-    from paperfeed.index.embed import EmbeddingUnavailable
+    from paperfeed.index.embed import EmbeddingUnavailable, get_embedder
     from paperfeed.index.embedjob import embed_missing
 
     show = sys.stderr.isatty() if progress is None else progress
+    if device is not None and not _DEVICE.fullmatch(device):
+        raise click.BadParameter(f"{device!r}: use auto, cpu, cuda or cuda:N", param_hint="'--device'")
     try:
+        embedder = get_embedder(device or app.settings.embedding_device, app.settings.embedding_threads)
+        if batch_size:
+            embedder.batch_size = batch_size
+        click.echo(f"embedding on {embedder.device}, {embedder.batch_size} texts per batch", err=True)
         with progress_bar("embedding", show, unit="papers") as on_progress:
-            report = embed_missing(app.db, app.settings, limit=limit, on_progress=on_progress)
+            report = embed_missing(app.db, app.settings, limit=limit, on_progress=on_progress, embedder=embedder)
     except EmbeddingUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
     rate = f" at {report.docs_per_s:.1f} papers/s" if report.embedded else ""
     click.echo(f"embedded {report.embedded}{rate}, unchanged text {report.reused}, still missing {report.remaining}")
+
+
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d{1,2})?")
 
 
 @index.command()
@@ -126,7 +141,7 @@ def sync(app: AppContext) -> None:
 @pass_app
 def status(app: AppContext, as_json: bool) -> None:
     """Show how many papers are indexed and how far embedding has got."""
-    from paperfeed.index.status import index_status
+    from paperfeed.index.status import eta_words, index_status
 
     info = index_status(app.db, app.settings)
     if as_json:
@@ -134,5 +149,11 @@ def status(app: AppContext, as_json: bool) -> None:
         return
     click.echo(f"papers (not withdrawn): {info['papers']:,}")
     click.echo(f"keyword index:          {info['keyword_docs']:,} papers, {info['keyword_bytes'] / 1e6:.1f} MB")
-    click.echo(f"embedded:               {info['embedded']:,} ({info['embedded_pct']:.1f}%), model {info['model']}")
+    click.echo(f"semantic search:        {info['searchable']:,} of {info['papers']:,} papers searchable by meaning")
+    click.echo(f"embedded:               {info['embedded']:,} ({info['embedded_pct']:.1f}%) with passages, "
+               f"model {info['model']}")
+    if info["missing"]:
+        pace = (f"{info['rate']:.1f} papers/s, {eta_words(info['eta_seconds'])} left" if info["rate"]
+                else "no embedder running lately")
+        click.echo(f"still to embed:         {info['missing']:,} ({pace})")
     click.echo(f"vector index:           {info['vector_docs']:,} papers ({info['vector_kind']})")

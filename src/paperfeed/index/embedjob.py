@@ -22,7 +22,8 @@ import numpy as np
 from paperfeed.config import Settings
 from paperfeed.db import Database
 from paperfeed.index.embed import Embedder, get_embedder, paper_text, text_hash
-from paperfeed.index.passages import pack, passage_texts
+from paperfeed.index.passages import pack, passage_texts, unpack
+from paperfeed.index.shipped import SHIPPED_MODEL
 from paperfeed.models import utcnow
 from paperfeed.store.changes import bump
 from paperfeed.store.claims import DEFAULT_LEASE, claim_papers, new_owner, release_claims
@@ -62,7 +63,8 @@ def embed_chunk(db: Database, embedder: Embedder, size: int = CHUNK, owner: str 
     texts = [paper_text(r.title, r.abstract) for r in rows]
     hashes = [text_hash(t) for t in texts]
     todo = [i for i, r in enumerate(rows) if r.text_hash != hashes[i] or r.model != embedder.name]
-    blobs = dict(zip(todo, encode_papers(embedder, [(texts[i], rows[i].title, rows[i].abstract) for i in todo])))
+    papers = [(texts[i], rows[i].title, rows[i].abstract, _shipped_whole(rows[i], hashes[i])) for i in todo]
+    blobs = dict(zip(todo, encode_papers(embedder, papers)))
     new_rows = []
     for i, r in enumerate(rows):
         row = {"paper_pk": r.pk, "model": embedder.name, "content_hash": r.content_hash,
@@ -77,20 +79,31 @@ def embed_chunk(db: Database, embedder: Embedder, size: int = CHUNK, owner: str 
     return len(todo), len(rows) - len(todo)
 
 
-def encode_papers(embedder: Embedder, papers: list[tuple[str, str, str | None]]) -> list[bytes]:
+def encode_papers(embedder: Embedder, papers: list[tuple]) -> list[bytes]:
     """Each paper's stored blob: its whole-text vector, then its passages' vectors.
 
-    ``papers`` holds (whole text, title, abstract). One encode call for all texts, so
-    the model batches passages of similar length together.
+    ``papers`` holds (whole text, title, abstract[, whole-text vector or None]): a given
+    whole-text vector (a shipped one, index/shipped.py) is kept and only the passages
+    are embedded. One encode call for all texts, so the model batches similar lengths.
     """
-    groups = [[text, *passage_texts(title, abstract)] for text, title, abstract in papers]
+    known = [paper[3] if len(paper) > 3 else None for paper in papers]
+    groups = [([] if whole is not None else [text]) + passage_texts(title, abstract)
+              for (text, title, abstract, *_), whole in zip(papers, known)]
     flat = [t for group in groups for t in group]
-    vectors = embedder.encode_documents(flat) if flat else np.zeros((0, 0), np.float32)
+    vectors = embedder.encode_documents(flat) if flat else np.zeros((0, embedder.dim), np.float32)
     blobs, start = [], 0
-    for group in groups:
-        blobs.append(pack(vectors[start:start + len(group)]))
+    for group, whole in zip(groups, known):
+        mine = vectors[start:start + len(group)]
+        blobs.append(pack(mine if whole is None else np.vstack([whole[None, :], mine])))
         start += len(group)
     return blobs
+
+
+def _shipped_whole(row, hashed: str) -> np.ndarray | None:
+    """The whole-text vector a shipped embedding of this very text already holds."""
+    if row.model != SHIPPED_MODEL or row.text_hash != hashed or row.vector is None:
+        return None
+    return unpack(row.vector, row.dim)[0].astype(np.float32)
 
 
 def _store(session, rows: list[dict]) -> None:

@@ -27,6 +27,7 @@ import numpy as np
 from paperfeed.config import Settings
 from paperfeed.db import Database
 from paperfeed.index import generations
+from paperfeed.index.embed import MODEL_NAME
 from paperfeed.index.keyword import SCHEMA_VERSION, KeywordDoc, KeywordIndex, day_number
 from paperfeed.index.passages import unpack
 from paperfeed.index.vectors import VectorSnapshot, read_meta, write_snapshot
@@ -34,6 +35,7 @@ from paperfeed.store.changes import current as current_seq
 from paperfeed.store.indexing import (
     changed_papers,
     current_embeddings,
+    embedding_rate,
     embedding_stamp,
     live_paper_count,
     live_paper_pks,
@@ -250,6 +252,7 @@ def refresh_vectors(db: Database, root: Path) -> int | None:
             if meta.get("stamp") == stamp or (stamp["count"] == 0 and not meta):
                 return None
             snap = _load_embeddings(session, scratch)
+            snap.progress = {"rate": embedding_rate(session, MODEL_NAME)}
         snap.stamp = stamp
         write_snapshot(root, snap)  # outside the session: a long read would hold up SQLite's checkpoints
     finally:

@@ -45,6 +45,8 @@ class VectorSnapshot:
     cats: list[str]  # lower-cased categories per row, space separated
     model: str = ""
     stamp: dict = field(default_factory=dict)
+    # how the embedders were doing when it was built ({"rate": papers/s}), for the ETA notice
+    progress: dict = field(default_factory=dict)
     ivf: object | None = None  # a faiss index over the same rows, for large snapshots
     # Passage vectors (index/passages.py) of row i are passages[passage_start[i]:passage_start[i + 1]];
     # float16, read from disk when loaded: only candidates' rows are ever read.
@@ -222,7 +224,8 @@ def write_snapshot(root: Path, snap: VectorSnapshot) -> str:
     if snap.passage_start is not None:
         np.save(target / "passages.npy", np.asarray(snap.passages, dtype=np.float16))
         np.save(target / "passage_start.npy", snap.passage_start.astype(np.int64))
-    (target / "meta.json").write_text(json.dumps({"model": snap.model, "stamp": snap.stamp, "count": len(snap)}))
+    (target / "meta.json").write_text(json.dumps({"model": snap.model, "stamp": snap.stamp, "count": len(snap),
+                                                  "progress": snap.progress}))
     if len(snap) > EXACT_MAX:
         import faiss
 
@@ -268,7 +271,7 @@ def load_snapshot(root: Path) -> tuple[str | None, VectorSnapshot]:
         passage_start = np.load(folder / "passage_start.npy")
         passages = PassageFile(folder / "passages.npy") if passage_start[-1] else np.load(folder / "passages.npy")
     return gen, VectorSnapshot(pks=pks, vectors=vectors, days=days, cats=cats, model=meta.get("model", ""),
-                               stamp=meta.get("stamp", {}), ivf=ivf, passages=passages, passage_start=passage_start)
+                               stamp=meta.get("stamp", {}), progress=meta.get("progress", {}), ivf=ivf, passages=passages, passage_start=passage_start)
 
 
 class VectorStore:

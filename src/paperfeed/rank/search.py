@@ -21,6 +21,7 @@ from paperfeed.index.embed import EmbeddingUnavailable, get_embedder
 from paperfeed.index.engine import engine_for, forget_engines  # noqa: F401  (tests reset handles)
 from paperfeed.index.highlight import highlight, query_terms
 from paperfeed.index.keyword import KeywordIndex
+from paperfeed.index.status import eta_words
 from paperfeed.index.query import ParsedQuery, parse_query
 from paperfeed.index.vectors import VectorSnapshot
 from paperfeed.models import Paper
@@ -117,11 +118,18 @@ def _effective_mode(keyword: KeywordIndex, snap: VectorSnapshot, mode: str,
         return "keyword", None
     embedded, papers = len(snap), keyword.num_docs
     if papers and embedded / papers < MIN_COVERAGE:
-        return "keyword", (f"Semantic search is still indexing ({embedded:,} of {papers:,} papers); "
-                           "showing keyword results.")
+        eta = _eta(snap, papers - embedded)
+        return "keyword", (f"Semantic search is still indexing ({embedded:,} of {papers:,} papers"
+                           f"{f', {eta} left' if eta else ''}); showing keyword results.")
     if not papers:
         return "keyword", None
     return mode, None
+
+
+def _eta(snap: VectorSnapshot, missing: int) -> str | None:
+    """The time left at the pace the embedders had when the snapshot was built."""
+    rate = snap.progress.get("rate")
+    return eta_words(missing / rate) if rate else None
 
 
 def _rank(db, keyword: KeywordIndex, snap: VectorSnapshot, parsed: ParsedQuery, mode: str, depth: int, since,

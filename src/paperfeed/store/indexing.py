@@ -74,7 +74,7 @@ def count_missing_embeddings(session: Session, model: str) -> int:
 def missing_embeddings(model: str) -> Select:
     """The columns an embedding chunk needs, of papers without a current embedding."""
     return (select(Paper.pk, Paper.title, Paper.abstract, Paper.content_hash, PaperEmbedding.text_hash,
-                   PaperEmbedding.model)
+                   PaperEmbedding.model, PaperEmbedding.dim, PaperEmbedding.vector)
             .outerjoin(PaperEmbedding, PaperEmbedding.paper_pk == Paper.pk).where(*_missing_filter(model)))
 
 
@@ -86,3 +86,40 @@ def store_embeddings(session: Session, fresh: list[dict], kept: list[dict]) -> N
     for r in kept:
         session.execute(update(PaperEmbedding).where(PaperEmbedding.paper_pk == r["paper_pk"]).values(
             content_hash=r["content_hash"], embedded_at=r["embedded_at"], change_seq=r["change_seq"]))
+
+
+def live_paper_texts(session: Session) -> list:
+    """(pk, id, title, abstract, content_hash) of every live paper, for shipped vectors."""
+    return list(session.execute(select(Paper.pk, Paper.id, Paper.title, Paper.abstract, Paper.content_hash)
+                                .where(Paper.withdrawn.is_(False)).order_by(Paper.pk)))
+
+
+def papers_without_embedding(session: Session) -> list:
+    """(pk, id, title, abstract, content_hash) of live papers with no embedding at all."""
+    return list(session.execute(
+        select(Paper.pk, Paper.id, Paper.title, Paper.abstract, Paper.content_hash)
+        .outerjoin(PaperEmbedding, PaperEmbedding.paper_pk == Paper.pk)
+        .where(Paper.withdrawn.is_(False), PaperEmbedding.paper_pk.is_(None)).order_by(Paper.pk)))
+
+
+def embedding_rate(session: Session, model: str, sample: int = 2000, window: float = 3600.0) -> float | None:
+    """Papers per second the embedders stored lately (``model`` only), from the ``embedded_at``
+    of the newest ``sample`` embeddings within ``window`` seconds of the newest; None when
+    there is too little to tell. No clock is read: the times are the embedders'."""
+    times = list(session.scalars(select(PaperEmbedding.embedded_at).where(PaperEmbedding.model == model)
+                                 .order_by(PaperEmbedding.embedded_at.desc()).limit(sample)))
+    if len(times) < 2:
+        return None
+    recent = [t for t in times if (times[0] - t).total_seconds() <= window]
+    span = (recent[0] - recent[-1]).total_seconds()
+    # A chunk's rows carry the time it was stored, after it was embedded: the oldest
+    # chunk's rows were made before the span began, so they do not count.
+    made_within = sum(1 for t in recent if (t - recent[-1]).total_seconds() > 1.0)
+    return made_within / span if span > 1.0 and made_within else None
+
+
+def count_with_embedding(session: Session) -> int:
+    """Live papers with an embedding of any model (searchable by meaning)."""
+    return session.scalar(select(func.count()).select_from(Paper)
+                          .join(PaperEmbedding, PaperEmbedding.paper_pk == Paper.pk)
+                          .where(Paper.withdrawn.is_(False))) or 0

@@ -11,7 +11,7 @@ from paperfeed.links import author_path
 from paperfeed.records.authors import MAX_NAME, author_key
 from paperfeed.store import authors as author_store
 from paperfeed.store.feed import activity_for, papers_version
-from paperfeed.web.auth import CurrentUser, page_viewer
+from paperfeed.web.auth import CurrentUser, page_viewer, safe_next
 from paperfeed.web.deps import SessionDep, render
 from paperfeed.web.votes import viewer_votes
 
@@ -31,12 +31,15 @@ def follow(request: Request, user: CurrentUser, session: SessionDep, name: str =
 
 
 @router.post("/authors/unfollow", response_class=HTMLResponse)
-def unfollow(request: Request, user: CurrentUser, session: SessionDep, name: str = Form(..., max_length=MAX_NAME)):
+def unfollow(request: Request, user: CurrentUser, session: SessionDep, name: str = Form(..., max_length=MAX_NAME),
+             next: str | None = Form(None, max_length=200)):
     key = author_key(name)
     if key is None:
         raise HTTPException(400, "That is not an author's name.")
     author_store.unfollow_author(session, user.pk, name)
     session.commit()
+    if next and request.headers.get("hx-request") != "true":  # from the list in Settings
+        return RedirectResponse(safe_next(next), 303)
     return _follow_answer(request, name, key, following=False)
 
 

@@ -10,6 +10,7 @@ from paperfeed.models import User
 from paperfeed import accounts
 from paperfeed.accounts import AccountError
 from paperfeed.store import users as user_store
+from paperfeed.store.authors import followed_authors
 from paperfeed.web.accounts import NOTICES, send_verification, sign_in
 from paperfeed.web.auth import OptionalUser, clear_session_cookie
 from paperfeed.web.deps import SessionDep, render
@@ -19,7 +20,8 @@ router = APIRouter(include_in_schema=False)
 
 
 def _settings_page(request: Request, session: Session, user: User, status: int = 200, **extra) -> HTMLResponse:
-    context = {"account": user, "tokens": user_store.list_api_tokens(session, user), **extra}
+    context = {"account": user, "tokens": user_store.list_api_tokens(session, user),
+               "followed": [name for name, _ in followed_authors(session, user.pk)], **extra}
     return render(request, "community/settings.html", context, status=status)
 
 
