@@ -53,3 +53,30 @@ def test_the_paper_page_shows_the_viewers_vote_and_comments_from_the_view(db, se
     c.form("/papers/2611.00201/comments", {"body": "A first comment"})
     page = c.get("/papers/2611.00201").text
     assert 'aria-pressed="true"' in page and "A first comment" in page
+
+
+@contextmanager
+def checkouts(db):
+    taken: list[int] = []
+
+    def note(dbapi_conn, record, proxy):
+        taken.append(1)
+
+    event.listen(db.engine, "checkout", note)
+    try:
+        yield taken
+    finally:
+        event.remove(db.engine, "checkout", note)
+
+
+def test_a_search_page_and_a_paper_page_use_the_requests_one_session(db, settings):
+    # Services take the request's session: search and similar papers open none of their own.
+    app = make_app(settings, db)
+    c = signed_in(app, db, settings, "ann")
+    add_paper(db, "2611.00001", title="Sparse attention for long documents", day=utc_today())
+    add_paper(db, "2611.00002", title="Sparse attention again", day=utc_today())
+    for path in ("/search?q=sparse+attention&mode=keyword", "/papers/2611.00001", "/api/papers/search?q=sparse"):
+        c.get(path)  # warm
+        with checkouts(db) as taken:
+            assert c.get(path).status_code == 200
+        assert len(taken) <= 2, (path, len(taken))  # the request's session, and the signed-in user's look-up

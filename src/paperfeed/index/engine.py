@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from paperfeed.config import Settings
-from paperfeed.db import Database
+from sqlalchemy.orm import Session
 from paperfeed.index import generations
 from paperfeed.index.generations import DamagedIndex
 from paperfeed.index.keyword import SCHEMA_VERSION, KeywordIndex
@@ -76,12 +76,10 @@ class Engine:
             log.error("vector snapshot unusable (%s); answering without it until it is rebuilt", exc)
             return empty_snapshot()
 
-    def behind(self, db: Database) -> bool:
+    def behind(self, session: Session) -> bool:
         """Whether papers have changed since the keyword generation in use (one index look-up)."""
         applied = keyword_seq(self.root / self._name) if self._name else -1
-        with db.session() as session:
-            newest = newest_change(session)
-        return newest > applied
+        return newest_change(session) > applied
 
 
 _engines: dict[Path, Engine] = {}

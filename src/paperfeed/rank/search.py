@@ -1,9 +1,11 @@
 """Search: the one entry point the CLI, web, API and digests call.
 
-``search`` runs keyword (tantivy BM25), semantic (sentence embeddings) or hybrid (both,
-fused) retrieval; until the vector index covers the collection, semantic and hybrid
-requests are answered from the keyword index with a ``notice`` that says so.
-``similar`` gives a paper's nearest neighbours, or title-term matches without vectors.
+``search_in`` runs keyword (tantivy BM25), semantic (sentence embeddings) or hybrid (both,
+fused) retrieval in the caller's session (a web request's one session); until the vector
+index covers the collection, semantic and hybrid requests are answered from the keyword
+index with a ``notice`` that says so. ``similar_in`` gives a paper's nearest neighbours, or
+title-term matches without vectors. ``search`` and ``similar`` are the same for scripts and
+the CLI, which hold a ``Database``: each opens one session.
 
 Searching never writes an index: the sync loop does (index/syncloop.py). A node whose
 index is behind answers from it and says so; without a usable keyword index (missing,
@@ -16,6 +18,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 
+from sqlalchemy.orm import Session
+
+from paperfeed.config import Settings
 from paperfeed.db import Database
 from paperfeed.index.embed import EmbeddingUnavailable, get_embedder
 from paperfeed.index.engine import engine_for, forget_engines  # noqa: F401  (tests reset handles)
@@ -67,8 +72,15 @@ class SearchResults:
     total: int = 0  # matches found (for keyword mode, all BM25 matches; else the fused candidates)
 
 
-def search(
-    db: Database,
+def search(db: Database, query: str, **options) -> SearchResults:
+    """``search_in`` in a session of its own."""
+    with db.session() as session:
+        return search_in(session, db.settings, query, **options)
+
+
+def search_in(
+    session: Session,
+    settings: Settings,
     query: str,
     *,
     limit: int = 20,
@@ -85,19 +97,20 @@ def search(
         parsed.categories.append(category.strip().lower())
     if parsed.is_empty:
         return SearchResults(query=query, mode="keyword", hits=[], requested_mode=mode)
-    engine = engine_for(db.settings)
+    engine = engine_for(settings)
     keyword, depth = engine.keyword(), offset + limit
     if keyword is None:
-        ranking, _ = _pinned_first(db, parsed, _fallback(db, parsed, depth, since, until), 0)
-        return SearchResults(query=query, mode="keyword", hits=_hits(db, ranking[offset:], parsed, highlights),
+        ranking, _ = _pinned_first(session, parsed, _fallback(session, parsed, depth, since, until), 0)
+        return SearchResults(query=query, mode="keyword", hits=_hits(session, ranking[offset:], parsed, highlights),
                              requested_mode=mode, notice=DEGRADED_NOTICE, total=len(ranking))
     snap = engine.snapshot()
     used, notice = _effective_mode(keyword, snap, mode, parsed)
-    if engine.behind(db):
+    if engine.behind(session):
         notice = f"{notice} {BEHIND_NOTICE}" if notice else BEHIND_NOTICE
-    ranking, total = _pinned_first(db, parsed, *_rank(db, keyword, snap, parsed, used, depth, since, until))
+    ranking, total = _pinned_first(session, parsed,
+                                   *_rank(settings, keyword, snap, parsed, used, depth, since, until))
     page = ranking[offset:offset + limit]
-    hits = _hits(db, page, parsed, highlights)
+    hits = _hits(session, page, parsed, highlights)
     return SearchResults(query=query, mode=used, hits=hits, requested_mode=mode, notice=notice, total=total)
 
 
@@ -132,34 +145,32 @@ def _eta(snap: VectorSnapshot, missing: int) -> str | None:
     return eta_words(missing / rate) if rate else None
 
 
-def _rank(db, keyword: KeywordIndex, snap: VectorSnapshot, parsed: ParsedQuery, mode: str, depth: int, since,
-          until) -> tuple[Ranking, int]:
+def _rank(settings: Settings, keyword: KeywordIndex, snap: VectorSnapshot, parsed: ParsedQuery, mode: str,
+          depth: int, since, until) -> tuple[Ranking, int]:
     if mode == "keyword":
         return keyword.search(parsed, limit=depth, since=since, until=until)
-    ranking = rank_with_vector(keyword, snap, parsed, _query_vector(db, parsed), mode, depth, since, until)
+    ranking = rank_with_vector(keyword, snap, parsed, _query_vector(settings, parsed), mode, depth, since, until)
     return ranking, len(ranking)
 
 
-def _pinned_first(db: Database, parsed: ParsedQuery, ranking: Ranking, total: int) -> tuple[Ranking, int]:
+def _pinned_first(session: Session, parsed: ParsedQuery, ranking: Ranking, total: int) -> tuple[Ranking, int]:
     """Papers named by id (``2401.01234``, ``arXiv:…``, an abs URL) first: their digits as
     words would rank whatever abstract mentions "2401" above the paper itself."""
     if not parsed.ids:
         return ranking, total
-    with db.session() as session:
-        found = live_pks_by_id(session, parsed.ids)
+    found = live_pks_by_id(session, parsed.ids)
     pinned = list(dict.fromkeys(found[i] for i in parsed.ids if i in found))
     top = max((score for _, score in ranking), default=1.0)
     rest = [(pk, score) for pk, score in ranking if pk not in set(pinned)]
     return [(pk, top) for pk in pinned] + rest, total + len(pinned) - (len(ranking) - len(rest))
 
 
-def _fallback(db: Database, parsed: ParsedQuery, depth: int, since, until) -> Ranking:
+def _fallback(session: Session, parsed: ParsedQuery, depth: int, since, until) -> Ranking:
     """Newest papers whose title, else abstract, contains a query word: a plain database
     scan (tens of ms at 75k papers) that keeps search useful while no index can be read."""
     words = [w for w in [*parsed.words, *(" ".join(p) for p in parsed.phrases), *(" ".join(a) for a in parsed.authors)]
              if len(w) > 1][:FALLBACK_WORDS]
-    with db.session() as session:
-        pks = scan_for_words(session, words, parsed.categories, since, until, depth)
+    pks = scan_for_words(session, words, parsed.categories, since, until, depth)
     return [(pk, 0.0) for pk in pks]
 
 
@@ -202,23 +213,20 @@ def _keyword_scores(keyword_index: KeywordIndex, parsed: ParsedQuery, keyword: R
     return scores
 
 
-def _query_vector(db, parsed: ParsedQuery):
+def _query_vector(settings: Settings, parsed: ParsedQuery):
     try:
-        embedder = get_embedder(db.settings.embedding_device, db.settings.embedding_threads)
+        embedder = get_embedder(settings.embedding_device, settings.embedding_threads)
     except EmbeddingUnavailable as exc:
         raise SearchError(f"semantic search is unavailable: {exc}") from exc
     return embedder.encode_query(parsed.text)
 
 
-def _load_papers(db: Database, pks: list[int]) -> dict[int, Paper]:
-    if not pks:
-        return {}
-    with db.session() as session:
-        return live_papers(session, pks)
+def _load_papers(session: Session, pks: list[int]) -> dict[int, Paper]:
+    return live_papers(session, pks) if pks else {}
 
 
-def _hits(db: Database, page: Ranking, parsed: ParsedQuery, with_highlights: bool = True) -> list[SearchHit]:
-    papers = _load_papers(db, [pk for pk, _ in page])
+def _hits(session: Session, page: Ranking, parsed: ParsedQuery, with_highlights: bool = True) -> list[SearchHit]:
+    papers = _load_papers(session, [pk for pk, _ in page])
     terms = query_terms(parsed.text)
     hits = []
     for pk, score in page:
@@ -232,14 +240,19 @@ def _hits(db: Database, page: Ranking, parsed: ParsedQuery, with_highlights: boo
 
 
 def similar(db: Database, paper_id: str, k: int = 5) -> list[SearchHit]:
+    """``similar_in`` in a session of its own."""
+    with db.session() as session:
+        return similar_in(session, db.settings, paper_id, k)
+
+
+def similar_in(session: Session, settings: Settings, paper_id: str, k: int = 5) -> list[SearchHit]:
     """The ``k`` papers closest to ``paper_id``: by embedding, else by shared title terms."""
     if k <= 0:
         return []
-    with db.session() as session:
-        paper = get_paper(session, paper_id)
+    paper = get_paper(session, paper_id)
     if paper is None:
         return []
-    engine = engine_for(db.settings)
+    engine = engine_for(settings)
     snap, keyword = engine.snapshot(), engine.keyword()
     vec = snap.vector_of(paper.pk)
     if vec is not None:
@@ -250,5 +263,5 @@ def similar(db: Database, paper_id: str, k: int = 5) -> list[SearchHit]:
         parsed = parse_query(paper.title)
         found, _ = keyword.search(parsed, limit=k + 1)
         ranking = [(pk, s) for pk, s in found if pk != paper.pk][:k]
-    papers = _load_papers(db, [pk for pk, _ in ranking])
+    papers = _load_papers(session, [pk for pk, _ in ranking])
     return [SearchHit(paper=papers[pk], score=score) for pk, score in ranking if pk in papers]

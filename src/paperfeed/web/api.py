@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from paperfeed.links import safe_href, safe_hrefs
 from paperfeed.models import DailyEntry, Paper, User
-from paperfeed.rank.search import MODES, search
+from paperfeed.rank.search import MODES, search_in
 from paperfeed.records import MalformedRecord, split_version
 from paperfeed.store import votes as vote_store
 from paperfeed.store.feed import EntryFilter, PaperActivity, activity_for, paper_activity, recent_papers
@@ -195,7 +195,7 @@ def search_papers(
 ):
     if not q.strip():  # HF's list_papers() with no query: recent papers
         return _recent(request, session, limit, offset)
-    results = search(request.app.state.db, q, limit=limit, offset=offset, mode=mode, category=category,
+    results = search_in(session, request.app.state.settings, q, limit=limit, offset=offset, mode=mode, category=category,
                      since=since, until=until)
     counts = activity_for(session, [h.paper.pk for h in results.hits])
     thumbs = thumb_infos(session, [h.paper.pk for h in results.hits])

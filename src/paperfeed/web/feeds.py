@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from paperfeed.links import paper_path
 from paperfeed.models import Paper
-from paperfeed.rank.search import search
+from paperfeed.rank.search import search_in
 from paperfeed.store.feed import latest_day
 from paperfeed.web.clock import today
 from paperfeed.web.deps import SessionDep, etag_for, listing_cache, not_modified
@@ -193,10 +193,10 @@ def trending_feed(request: Request, fmt: str, session: SessionDep):
 
 @router.get("/search.{fmt}", summary="A saved search as a feed", response_class=Response,
             responses=FEED_RESPONSES)
-def search_feed(request: Request, fmt: str, q: str = Query(..., min_length=1, max_length=500),
+def search_feed(request: Request, session: SessionDep, fmt: str, q: str = Query(..., min_length=1, max_length=500),
                 mode: str = "hybrid", category: str | None = None):
     _check_format(fmt)
-    results = search(request.app.state.db, q, limit=FEED_SIZE, mode=mode, category=category)
+    results = search_in(session, request.app.state.settings, q, limit=FEED_SIZE, mode=mode, category=category)
     query = urlencode({"q": q})
     fg = _generator(request, f"Search: {q}", f"/search?{query}", f"/feeds/search.{fmt}?{query}",
                     f"Papers matching “{q}”, most relevant first.")

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from paperfeed.models.notify import SavedSearch
-from paperfeed.rank.search import search
+from paperfeed.rank.search import search_in
 from paperfeed.store import notifications as note_store
 from paperfeed.store import saved_searches as search_store
 from paperfeed.web.api import BEARER
@@ -115,7 +115,7 @@ def saved_feed(request: Request, session: SessionDep, token: str, fmt: str):
     saved = search_store.search_by_token(session, token)
     if saved is None:
         raise HTTPException(404, "No saved search has that feed.")
-    results = search(request.app.state.db, saved.query, limit=FEED_SIZE, mode=saved.mode, category=saved.category,
+    results = search_in(session, request.app.state.settings, saved.query, limit=FEED_SIZE, mode=saved.mode, category=saved.category,
                      since=saved.since, until=saved.until, highlights=False)
     papers = sorted((h.paper for h in results.hits), key=lambda p: p.pk, reverse=True)
     fg = _generator(request, f"Saved search: {saved.name}", "/search", f"/feeds/saved/{token}.{fmt}",

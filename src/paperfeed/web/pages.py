@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -11,7 +10,8 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from paperfeed.links import paper_path
-from paperfeed.rank.search import similar
+from paperfeed.index.engine import engine_for
+from paperfeed.rank.search import similar_in
 from paperfeed.records import split_version
 from paperfeed.store import comments as comment_store
 from paperfeed.store.feed import (
@@ -38,7 +38,6 @@ from paperfeed.web.votes import viewer_hidden, viewer_votes
 router = APIRouter(include_in_schema=False)
 SEARCH_PER_PAGE = 20
 MAX_PAGE = 10_000
-SIMILAR_TTL_SECONDS = 300
 
 
 def _filters(category: str | None, code: bool) -> EntryFilter:
@@ -146,7 +145,7 @@ def paper_page(request: Request, paper_id: str, session: SessionDep):
             return RedirectResponse(paper_path(base), status_code=301)
         raise HTTPException(404, f"No paper with id {paper_id!r} on this instance.")
     activity = paper_activity(session, paper)
-    hits = _similar(request, paper)
+    hits = _similar(request, session, paper)
     similar_counts = activity_for(session, [h.paper.pk for h in hits])
     fingerprint = ("similar-html", paper.id, tuple((h.paper.pk, similar_counts[h.paper.pk].upvotes,
                                                     similar_counts[h.paper.pk].num_comments,
@@ -160,15 +159,19 @@ def paper_page(request: Request, paper_id: str, session: SessionDep):
     return render(request, "paper.html", context)
 
 
-def _similar(request: Request, paper):
-    """Neighbours change only when the paper or the index does; the time bucket picks up
-    a vector index that finished building meanwhile."""
+def _similar(request: Request, session: Session, paper):
+    """Neighbours change only when the paper or the indexes do: the key holds the paper's
+    change number and the index generations in use (never a clock)."""
+    settings = request.app.state.settings
+    engine = engine_for(settings)
+    indexes = (engine.snapshot(), engine.keyword())
     cache = request.app.state.page_cache
-    key = ("similar", paper.id, paper.change_seq, int(time.time() // SIMILAR_TTL_SECONDS))
-    hits = cache.get(key)
-    if hits is None:
-        hits = similar(request.app.state.db, paper.id, k=6)
-        cache.put(key, hits)
+    key = ("similar", paper.id, paper.change_seq, *map(id, indexes))
+    hit = cache.get(key)
+    if hit is not None and hit[0] == indexes:  # an id() can be reused once its object is gone
+        return hit[1]
+    hits = similar_in(session, settings, paper.id, k=6)
+    cache.put(key, (indexes, hits))
     return hits
 
 

@@ -7,7 +7,7 @@ from datetime import date
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from paperfeed.rank.search import MODES, SearchError, search
+from paperfeed.rank.search import MODES, SearchError, search_in
 from paperfeed.store.feed import activity_for
 from paperfeed.web.deps import SessionDep, render
 from paperfeed.web.votes import viewer_votes
@@ -27,7 +27,7 @@ def search_page(request: Request, session: SessionDep, q: str = "", mode: str = 
     results = None
     counts = {}
     if q.strip():
-        results = search(request.app.state.db, q, limit=SEARCH_PER_PAGE + 1, offset=(p - 1) * SEARCH_PER_PAGE,
+        results = search_in(session, request.app.state.settings, q, limit=SEARCH_PER_PAGE + 1, offset=(p - 1) * SEARCH_PER_PAGE,
                          mode=mode, category=(category or "").strip() or None, since=since, until=until)
         counts = activity_for(session, [h.paper.pk for h in results.hits])
     votes = viewer_votes(request, session, [h.paper for h in results.hits]) if results else frozenset()
