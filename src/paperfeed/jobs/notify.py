@@ -1,7 +1,8 @@
 """The notification jobs, run by ``serve`` and ``paperfeed worker`` beside the fetch jobs:
 
 - ``notify-deliver`` every ``notify_every_minutes``: send due webhook deliveries and mails;
-- ``notify-saved-searches`` every ``saved_search_every_hours``: new matches become events;
+- ``notify-saved-searches`` every ``saved_search_every_hours``: new matches, and new papers in
+  followed collections, become events;
 - ``notify-trending`` daily at ``trending_webhook_hour_utc``: the day's trending picks, and each
   user's For you picks, to the webhooks that follow them.
 
@@ -50,9 +51,11 @@ def run_deliveries(ctx: JobContext) -> None:
 
 
 def run_saved_searches(ctx: JobContext) -> None:
+    from paperfeed.notify.alerts import run_collection_news
     from paperfeed.notify.alerts import run_saved_searches as run
 
     ctx.note(run(ctx.db, ctx.settings, ctx.now).summary())
+    ctx.note(f"followed collections: {run_collection_news(ctx.db, ctx.now)} batches of new papers queued")
 
 
 def run_trending(ctx: JobContext) -> None:

@@ -9,7 +9,7 @@ from paperfeed.models.changes import ChangeCounter  # noqa: F401
 from paperfeed.models.jobs import JobRun  # noqa: F401
 from paperfeed.models.thumbnails import Thumbnail  # noqa: F401
 from paperfeed.models.keywords import KeywordClaim  # noqa: F401
-from paperfeed.models.collections import Collection, CollectionItem  # noqa: F401
+from paperfeed.models.collections import Collection, CollectionFollow, CollectionItem  # noqa: F401
 from paperfeed.models.authors import AuthorFollow, AuthorName  # noqa: F401
 from paperfeed.models.community import ApiToken, AuditLog, Comment, EmailToken, RateLimitHit, User, UserSession, Vote  # noqa: F401
 

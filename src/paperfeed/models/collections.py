@@ -52,3 +52,18 @@ class CollectionItem(Base):
 
 # DOIs are case-insensitive; reference-manager imports look papers up by lower(doi).
 Index("ix_paper_doi_lower", func.lower(Paper.doi))
+
+
+class CollectionFollow(Base):
+    """A reader following someone's public or unlisted collection: its new papers reach the
+    reader's webhooks. ``seen_item_pk`` is the newest membership already announced."""
+
+    __tablename__ = "collection_follow"
+    __table_args__ = (UniqueConstraint("user_pk", "collection_pk", name="uq_collection_follow_user_collection"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("app_user.pk", ondelete="CASCADE"), nullable=False)
+    collection_pk: Mapped[int] = mapped_column(ForeignKey("collection.pk", ondelete="CASCADE"), nullable=False,
+                                               index=True)
+    seen_item_pk: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)

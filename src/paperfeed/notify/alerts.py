@@ -135,11 +135,27 @@ def emit_for_you(session: Session, user_pk: int, day: date, papers: list, now: d
                       user_pk=user_pk) is not None
 
 
+def run_collection_news(db: Database, now: datetime) -> int:
+    """New papers in followed collections, one event per follower and batch, whatever added
+    them (the web, the API, an import); returns how many events were queued."""
+    from paperfeed.store.collection_follows import mark_announced, pending_news
+
+    queued = 0
+    with db.session() as session:
+        for news in pending_news(session):
+            if news.papers and emit_collection_papers(session, news.follow.user_pk,
+                                                      f"{news.collection.pk}:{news.newest_item_pk}",
+                                                      news.collection.title, news.papers, now):
+                queued += 1
+            mark_announced(session, news.follow, news.newest_item_pk)
+        session.commit()
+    return queued
+
+
 def emit_collection_papers(session: Session, user_pk: int, collection_key: str, collection_name: str,
                            papers: list, now: datetime) -> bool:
-    """For collections (another branch), to be wired where papers join a followed collection:
-    one event per follower and batch; ``collection_key`` names the batch uniquely (e.g.
-    "<collection pk>:<highest membership pk>") so a rerun sends nothing twice."""
+    """One event per follower and batch; ``collection_key`` names the batch uniquely
+    ("<collection pk>:<highest membership pk>") so a rerun sends nothing twice."""
     payload = {"collection": collection_name, "papers": [paper_item(p) for p in papers]}
     return emit_event(session, E_COLLECTION, f"collection:{user_pk}:{collection_key}", payload, now,
                       user_pk=user_pk) is not None

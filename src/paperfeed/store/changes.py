@@ -22,13 +22,14 @@ from __future__ import annotations
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
-from paperfeed.models import (ChangeCounter, Collection, CollectionItem, Comment, DailyEntry, NotInterested, Paper,
-                              PaperEmbedding, Vote)
+from paperfeed.models import (ChangeCounter, Collection, CollectionFollow, CollectionItem, Comment, DailyEntry,
+                              NotInterested, Paper, PaperEmbedding, Vote)
 
 _KEY = "paperfeed.change_seq"
 _BUMP = text("UPDATE change_counter SET n = n + 1 WHERE pk = 1 RETURNING n")
 CHANNEL = "paperfeed_changes"  # PostgreSQL delivers the NOTIFY at commit: sync loops wake at once
-_FOLLOWED = (Paper, PaperEmbedding, DailyEntry, Vote, Comment, Collection, CollectionItem, NotInterested)
+_FOLLOWED = (Paper, PaperEmbedding, DailyEntry, Vote, Comment, Collection, CollectionItem, CollectionFollow,
+             NotInterested)
 
 
 def bump(session: Session) -> int:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from paperfeed.links import paper_path
 from paperfeed.models import User
+from paperfeed.store import collection_follows as follows
 from paperfeed.store import collections as store
 from paperfeed.store.changes import current as current_seq
 from paperfeed.store.feed import activity_for
@@ -113,8 +114,10 @@ def collection_page(request: Request, user: OptionalUser, session: SessionDep, o
     items = store.collection_items(session, view.collection)
     if state and mine:  # the reading list: only the owner knows what they have read
         items = [(i, p) for i, p in items if i.state == state]
+    following = bool(user) and not mine and follows.is_following(session, user.pk, view.collection.pk)
     return render(request, "collections/collection.html", {
         "view": view, "items": items, "mine": mine, "path": page_path(view), "state": state,
+        "signed_in": user is not None, "following": following,
         "limits": {"title": store.TITLE_MAX, "description": store.DESCRIPTION_MAX, "note": store.NOTE_MAX}},
         headers={"Cache-Control": "private, no-cache"} if mine else None)  # the owner's page carries notes
 
@@ -225,6 +228,30 @@ def edit(request: Request, user: OptionalUser, session: SessionDep, owner: str, 
                                 visibility=visibility, slug=new_slug or None, now=now(request))
     except store.CollectionError as exc:
         raise HTTPException(status_of(exc), str(exc)) from None
+    session.commit()
+    return RedirectResponse(page_path(view), 303)
+
+
+@router.post("/c/{owner}/{slug}/follow")
+def follow(user: OptionalUser, session: SessionDep, owner: str, slug: str):
+    """Follow someone's public or unlisted collection: its new papers reach your webhooks."""
+    if user is None:
+        raise HTTPException(401, "Please sign in first.")
+    view = visible(session, owner, slug, user)
+    try:
+        follows.follow_collection(session, user, view.collection)
+    except store.CollectionError as exc:
+        raise HTTPException(status_of(exc), str(exc)) from None
+    session.commit()
+    return RedirectResponse(page_path(view), 303)
+
+
+@router.post("/c/{owner}/{slug}/unfollow")
+def unfollow(user: OptionalUser, session: SessionDep, owner: str, slug: str):
+    if user is None:
+        raise HTTPException(401, "Please sign in first.")
+    view = visible(session, owner, slug, user)
+    follows.unfollow_collection(session, user.pk, view.collection.pk)
     session.commit()
     return RedirectResponse(page_path(view), 303)
 
