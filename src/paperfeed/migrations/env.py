@@ -1,4 +1,9 @@
-"""Alembic environment: the engine is handed in by paperfeed.db, never read from a file."""
+"""Alembic environment: the engine is handed in by paperfeed.db, never read from a file.
+
+Several processes may start at once on a new release (``serve --workers 2``, a worker, other
+nodes): migrations hold a lock for their whole transaction, so one migrates and the others
+wait, then find nothing left to do.
+"""
 
 from alembic import context
 
@@ -6,8 +11,20 @@ from paperfeed.models import Base
 
 config = context.config
 engine = config.attributes["engine"]
+MIGRATION_LOCK = 7240511  # any constant: PostgreSQL advisory locks are named by a number
+
+
+def lock_for_migrating(connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # pysqlite opens no transaction for DDL by itself: without this each CREATE commits
+        # alone and two processes run the same migration side by side
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+
 
 with engine.begin() as connection:
+    lock_for_migrating(connection)
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
