@@ -8,14 +8,12 @@ in the database, so each paper is extracted once however many nodes run it.
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import threading
 
 from paperfeed.config import Settings
 from paperfeed.db import Database
 from paperfeed.index.keywordjob import keyword_chunk
-from paperfeed.store.claims import new_owner
+from paperfeed.index.nodeworker import NodeWorker
 
 log = logging.getLogger(__name__)
 IDLE_SECONDS = 60.0
@@ -23,40 +21,14 @@ START_DELAY_SECONDS = 10.0  # short-lived servers (tests, a quick look) never st
 WORKER_CHUNK = 200  # a fifth of a second of extraction: stop() never waits long
 
 
-class KeywordWorker:
+class KeywordWorker(NodeWorker):
+    lock_name = "keywords.lock"
+    thread_name = "paperfeed-keywords"
+
     def __init__(self, db: Database, settings: Settings, idle_seconds: float = IDLE_SECONDS,
                  start_delay: float = START_DELAY_SECONDS, chunk: int = WORKER_CHUNK):
-        self.db = db
-        self.settings = settings
-        self.idle_seconds = idle_seconds
-        self.start_delay = start_delay
+        super().__init__(db, settings, idle_seconds, start_delay)
         self.chunk = chunk
-        self.owner = new_owner()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="paperfeed-keywords", daemon=True)
-
-    def start(self) -> "KeywordWorker":
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        if self._stop.wait(self.start_delay):
-            return
-        with open(self.settings.index_dir() / "keywords.lock", "a") as fh:
-            while not self._stop.is_set():
-                try:
-                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:  # another server process of this node extracts
-                    self._stop.wait(self.idle_seconds)
-                    continue
-                try:
-                    self._work()
-                finally:
-                    fcntl.flock(fh, fcntl.LOCK_UN)
 
     def _work(self) -> None:
         while not self._stop.is_set():

@@ -8,16 +8,14 @@ database (store/claims.py), so each paper is embedded once however many nodes em
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import threading
 
 from paperfeed.config import Settings
 from paperfeed.db import Database
 from paperfeed.index.embed import EmbeddingUnavailable, get_embedder
 from paperfeed.index.embedjob import embed_chunk
 from paperfeed.index.sync import sync_index
-from paperfeed.store.claims import new_owner
+from paperfeed.index.nodeworker import NodeWorker
 
 log = logging.getLogger(__name__)
 IDLE_SECONDS = 60.0
@@ -28,40 +26,13 @@ WORKER_CHUNK = 64  # small, so stop() never waits long for a chunk to finish
 REFRESH_CHUNKS = 20  # publish a new vector snapshot every this many chunks
 
 
-class EmbeddingWorker:
+class EmbeddingWorker(NodeWorker):
+    lock_name = "worker.lock"
+    thread_name = "paperfeed-embed"
+
     def __init__(self, db: Database, settings: Settings, idle_seconds: float = IDLE_SECONDS,
                  start_delay: float = START_DELAY_SECONDS):
-        self.db = db
-        self.settings = settings
-        self.idle_seconds = idle_seconds
-        self.start_delay = start_delay
-        self.owner = new_owner()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="paperfeed-embed", daemon=True)
-
-    def start(self) -> "EmbeddingWorker":
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        if self._stop.wait(self.start_delay):
-            return
-        lock_path = self.settings.index_dir() / "worker.lock"
-        with open(lock_path, "a") as fh:
-            while not self._stop.is_set():
-                try:
-                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:  # another server process is the embedder
-                    self._stop.wait(self.idle_seconds)
-                    continue
-                try:
-                    self._work()
-                finally:
-                    fcntl.flock(fh, fcntl.LOCK_UN)
+        super().__init__(db, settings, idle_seconds, start_delay)
 
     def _work(self) -> None:
         try:
