@@ -55,7 +55,8 @@ def _migrate_at_once(url: str, data_dir) -> list:
 
     procs = [subprocess.Popen([sys.executable, "-c", MIGRATE, url, str(data_dir)], stderr=subprocess.PIPE, text=True)
              for _ in range(3)]
-    return [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    # each process's exit code and the last lines of its error output (the exception)
+    return [(p.wait(timeout=300), "\n".join(p.stderr.read().splitlines()[-3:])) for p in procs]
 
 
 def _head(url: str, data_dir) -> tuple[str | None, str]:

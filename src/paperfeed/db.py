@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -91,15 +92,15 @@ SQLITE_PAGE_SIZE = 16384
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout=30000")
     # A new database gets 16 KiB pages (an existing one keeps its own): a paper row is ~3 KB,
     # and with 4 KiB pages a bulk import wrote a quarter more bytes (bench/import_speed.py).
-    # It must come first: WAL mode fixes the page size.
+    # It must come before WAL mode, which fixes the page size.
     cur.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
     # WAL lets readers (the web) proceed while an import writes.
-    cur.execute("PRAGMA journal_mode=WAL")
+    _use_wal(cur)
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
     # Bulk imports: a 32 MiB page cache keeps the paper indexes in memory, and checkpointing
     # every ~40 MiB of WAL rather than every 4 MiB saves most of the database-file fsyncs.
     # Neither weakens durability: commits are as safe as with the defaults.
@@ -107,6 +108,21 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.execute(f"PRAGMA wal_autocheckpoint={40 * 2**20 // SQLITE_PAGE_SIZE}")
     cur.close()
+
+
+def _use_wal(cur, attempts: int = 200) -> None:
+    """Switch to WAL. Processes opening a new database together race to switch it, and
+    SQLite answers the losers "database is locked" at once, without its busy wait; they look
+    again until the winner is done (then the database is already in WAL)."""
+    for _ in range(attempts - 1):
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(0.05)
+    cur.execute("PRAGMA journal_mode=WAL")
 
 
 def _end_failed_commit(dbapi_conn, _record) -> None:
