@@ -4,6 +4,7 @@ author pages and following authors, and `paperfeed user token`. SQLite and Postg
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from datetime import date, datetime
 
 import pytest
@@ -119,6 +120,37 @@ def test_the_api_takes_the_view(app, day_of_papers):
     params = schema["paths"]["/api/daily_papers"]["get"]["parameters"]
     view = next(p for p in params if p["name"] == "view")
     assert view["schema"]["enum"] == ["daily", "all"]
+
+
+def _feed(c, path: str) -> tuple[str, list[str], str]:
+    """(title, paper ids, self link) of an Atom feed."""
+    atom = "{http://www.w3.org/2005/Atom}"
+    r = c.get(path)
+    assert r.status_code == 200, r.text
+    root = ET.fromstring(r.content)
+    ids = [e.find(atom + "link").get("href").rsplit("/", 1)[1] for e in root.findall(atom + "entry")]
+    self_link = next(l.get("href") for l in root.findall(atom + "link") if l.get("rel") == "self")
+    return root.findtext(atom + "title"), ids, self_link
+
+
+def test_feeds_take_the_view(app, day_of_papers):
+    c = client(app)
+    title, ids, _ = _feed(c, f"/feeds/date/{DAY}.atom")
+    assert ids == ["2606.00004"] and title.startswith("Daily Papers")
+    title, ids, self_link = _feed(c, f"/feeds/date/{DAY}.atom?view=all")
+    assert sorted(ids) == ["2606.00001", "2606.00002", "2606.00003", "2606.00004"]
+    assert title.startswith("All new papers") and self_link.endswith(f"/feeds/date/{DAY}.atom?view=all")
+    assert _feed(c, f"/feeds/date/{QUIET_DAY}.atom")[1] == ["2606.00010"]  # nothing curated: all new
+    assert _feed(c, f"/feeds/date/{QUIET_DAY}.atom?view=daily")[1] == []
+    assert _feed(c, "/feeds/latest.atom?view=daily")[1] == ["2606.00004"]
+    assert c.get(f"/feeds/date/{DAY}.rss?view=curated").status_code == 400
+    page = c.get(f"/papers/date/{DAY}").text
+    assert 'href="/feeds/latest.rss?view=daily"' in page and 'href="/feeds/latest.rss?view=all"' in page
+
+
+def test_feeds_of_all_new_keep_to_the_instance_categories(settings, db, day_of_papers):
+    app = make_app(settings.model_copy(update={"listing_categories": ["cs.CL", "math"]}), db)
+    assert sorted(_feed(client(app), f"/feeds/date/{DAY}.atom?view=all")[1]) == ["2606.00002", "2606.00003"]
 
 
 def test_the_page_cache_keeps_views_apart_and_follows_featuring(app, db, settings, day_of_papers):

@@ -94,6 +94,10 @@ class FollowError(ValueError):
     """A follow that cannot be made; the message is safe to show."""
 
 
+class FollowLimit(FollowError):
+    """The user follows MAX_FOLLOWS authors already."""
+
+
 def follow_author(session: Session, user_pk: int, name: str) -> str:
     """Follow the author ``name`` stands for; returns the key. Following twice is a no-op."""
     key = author_key(name)
@@ -103,7 +107,7 @@ def follow_author(session: Session, user_pk: int, name: str) -> str:
         return key
     count = session.scalar(select(func.count()).where(AuthorFollow.user_pk == user_pk)) or 0
     if count >= MAX_FOLLOWS:
-        raise FollowError(f"You follow {MAX_FOLLOWS} authors already; unfollow some first.")
+        raise FollowLimit(f"You follow {MAX_FOLLOWS} authors already; unfollow some first.")
     session.add(AuthorFollow(user_pk=user_pk, author_key=key, name=name.strip()[:300], created_at=utcnow()))
     bump(session)
     return key

@@ -118,8 +118,8 @@ def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
                     thumbnails, foryou):
         app.include_router(feature.router)
     notify.install(app)  # webhooks, saved searches, reply notifications and the header badge
-    from paperfeed.web import authors as author_pages, curation  # issue 16: curated day, authors
-    for feature in (curation, author_pages):
+    from paperfeed.web import authors as author_pages, authors_api, curation  # issue 16: curated day, authors
+    for feature in (curation, author_pages, authors_api):
         app.include_router(feature.router)
     app.include_router(api.router)
     app.include_router(api.community)

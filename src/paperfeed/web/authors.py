@@ -25,7 +25,7 @@ def follow(request: Request, user: CurrentUser, session: SessionDep, name: str =
     try:
         key = author_store.follow_author(session, user.pk, name)
     except author_store.FollowError as exc:
-        raise HTTPException(404, str(exc)) from None
+        raise HTTPException(409 if isinstance(exc, author_store.FollowLimit) else 404, str(exc)) from None
     session.commit()  # acknowledged only once it is stored
     return _follow_answer(request, name, key, following=True)
 

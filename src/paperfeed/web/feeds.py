@@ -17,7 +17,7 @@ from paperfeed.rank.search import search_in
 from paperfeed.store.feed import latest_day
 from paperfeed.web.clock import today
 from paperfeed.web.deps import SessionDep, etag_for, listing_cache, not_modified
-from paperfeed.web.listing import load_listing
+from paperfeed.web.listing import AUTO, load_listing, parse_view
 from paperfeed.web.periods import Period, parse_period, period_of
 from paperfeed.web.render import as_utc, plain_snippet
 
@@ -156,9 +156,26 @@ def rss_char_refs(xml: bytes) -> bytes:
     return xml.replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;")
 
 
-def _period_feed(request: Request, session: Session, period: Period, fmt: str, self_path: str) -> Response:
-    listing = load_listing(session, listing_cache(request), period, page_no=1, per_page=FEED_SIZE)
-    fg = _generator(request, f"Daily papers, {period.label}", period.path, self_path,
+VIEW_QUERY = Query(None, description="daily (Daily Papers), all (every new paper in the instance's "
+                   "categories), or empty: Daily Papers when the day has any, as on the page")
+VIEW_TITLES = {"daily": "Daily Papers", "all": "All new papers"}
+
+
+def _requested_view(view: str | None) -> str:
+    try:
+        return parse_view(view)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+def _period_feed(request: Request, session: Session, period: Period, fmt: str, self_path: str,
+                 view: str | None) -> Response:
+    requested = _requested_view(view)
+    listing = load_listing(session, listing_cache(request), period, page_no=1, per_page=FEED_SIZE, view=requested,
+                           categories=request.app.state.settings.instance_categories)
+    if requested != AUTO:
+        self_path += "?" + urlencode({"view": requested})
+    fg = _generator(request, f"{VIEW_TITLES[listing.view]}, {period.label}", period.path, self_path,
                     f"The most upvoted papers of {period.label}.")
     _add_papers(fg, request, [(e.paper, e.day, e.upvotes) for e in listing.page.entries], period.end)
     return _respond(request, fg, fmt, listing.version)
@@ -166,16 +183,16 @@ def _period_feed(request: Request, session: Session, period: Period, fmt: str, s
 
 @router.get("/latest.{fmt}", summary="The latest day's papers", response_class=Response,
             responses=FEED_RESPONSES)
-def latest_feed(request: Request, fmt: str, session: SessionDep):
+def latest_feed(request: Request, fmt: str, session: SessionDep, view: str | None = VIEW_QUERY):
     period = period_of("date", latest_day(session) or today(request))
-    return _period_feed(request, session, period, _check_format(fmt), f"/feeds/latest.{fmt}")
+    return _period_feed(request, session, period, _check_format(fmt), f"/feeds/latest.{fmt}", view)
 
 
 @router.get("/date/{day}.{fmt}", summary="One day's papers", response_class=Response,
             responses=FEED_RESPONSES)
-def day_feed(request: Request, day: str, fmt: str, session: SessionDep):
+def day_feed(request: Request, day: str, fmt: str, session: SessionDep, view: str | None = VIEW_QUERY):
     period = parse_period("date", day)
-    return _period_feed(request, session, period, _check_format(fmt), f"/feeds/date/{period.slug}.{fmt}")
+    return _period_feed(request, session, period, _check_format(fmt), f"/feeds/date/{period.slug}.{fmt}", view)
 
 
 @router.get("/trending.{fmt}", summary="Trending papers of the last week", response_class=Response,
