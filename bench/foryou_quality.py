@@ -14,12 +14,15 @@ Methods, on the same users and the same papers:
 * **arxiv-sanity**: TF-IDF (1-2 grams, sublinear tf, as arxiv-sanity-lite) and a linear
   SVM (liked = 1, every other paper = 0, C = 0.01, balanced), ranked by its decision value.
 
-Embedding all 75k papers takes hours on two shared CPU cores, so quality is measured on a
-documented subset: every paper of the 12 topics plus up to 5,000 random others (seed 0),
-embedded whole (title + abstract, first 128 tokens) and cached outside the repo. Speed is
-measured on all 74,728 papers: papers outside the subset get a copy of a subset paper's
-vector with noise (the cost of a request depends on the count, not on what the vectors say).
+With ``--shipped demo`` every paper has its real vector (the demo's shipped vectors,
+scripts/embed-demo), and quality and speed are measured over all 74,728 listing papers.
+Without them, quality is measured on a documented subset: every paper of the 12 topics plus
+up to 5,000 random others (seed 0), embedded whole (title + abstract, first 128 tokens) and
+cached outside the repo, and speed on all papers, those outside the subset getting a copy of
+a subset paper's vector with noise (a request's cost depends on the count, not on what the
+vectors say).
 
+    .venv/bin/python bench/foryou_quality.py --shipped demo [--users-per-topic 10] [--seed 2]
     .venv/bin/python bench/foryou_quality.py [--embed-only] [--users-per-topic 10] [--seed 2] [--variants]
 """
 
@@ -88,6 +91,18 @@ def embed_subset(rows: list[dict], cache: Path) -> None:
         np.savez(cache.with_suffix(".tmp.npz"), ids=np.array(ids), vectors=np.vstack(vecs))
         cache.with_suffix(".tmp.npz").replace(cache)
         print(f"embedded {len(ids)}", flush=True)
+
+
+def shipped_vectors(directory: Path) -> dict[str, np.ndarray]:
+    """The demo's shipped vectors (checked by checksum), as the app loads them."""
+    from paperfeed.index.shipped import dequantize, read_vectors
+
+    found = read_vectors(directory)
+    if found is None:
+        raise SystemExit(f"no shipped vectors in {directory}")
+    _, index, q, scale = found
+    vectors = dequantize(q, scale)
+    return {pid: vectors[row] for pid, (_, row) in index.items()}
 
 
 def _cached(cache: Path) -> dict[str, np.ndarray]:
@@ -336,15 +351,19 @@ def main() -> None:
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--variants", action="store_true", help="also score other weights (pick them on --seed 1)")
     parser.add_argument("--seed", type=int, default=2, help="which simulated users (weights were picked on 1)")
+    parser.add_argument("--shipped", type=Path, help="a folder with shipped vectors (demo/): measure on all papers")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     rows = load_rows()
     cache = args.work / "subset-vectors.npz"
     if args.embed_only:
         return embed_subset(rows, cache)
-    vectors = _cached(cache)
+    vectors = shipped_vectors(args.shipped) if args.shipped else _cached(cache)
     if not vectors:
         raise SystemExit(f"no vectors yet: run with --embed-only first (cache: {cache})")
+    if args.shipped:
+        args.work = args.work / "shipped"
+        args.work.mkdir(exist_ok=True)
     if not args.skip_quality:
         quality(args, rows, vectors)
     if not args.skip_speed:
@@ -352,7 +371,8 @@ def main() -> None:
 
 
 def quality(args, rows: list[dict], vectors: dict[str, np.ndarray]) -> None:
-    universe = [r for r in subset(rows) if r["id"] in vectors]  # what has been embedded so far
+    pool = rows if args.shipped else subset(rows)
+    universe = [r for r in pool if r["id"] in vectors]  # what has been embedded so far
     topics: dict[str, set[str]] = {}
     for r in universe:
         topics.setdefault(topic_of(r), set()).add(r["id"])
@@ -372,7 +392,8 @@ def quality(args, rows: list[dict], vectors: dict[str, np.ndarray]) -> None:
 
 
 def speed_run(args, rows: list[dict], vectors: dict[str, np.ndarray]) -> None:
-    full = build_instance(args.work / "full", rows, filled_vectors(rows, vectors), note=f"{len(vectors):,}")
+    real = sum(r["id"] in vectors for r in rows)
+    full = build_instance(args.work / "full", rows, filled_vectors(rows, vectors), note=f"{real:,}")
     real = (args.work / "full" / "ready").read_text()  # an instance cached by an earlier run says its own
     print(f"speed: all {len(rows):,} papers ({real} real vectors, the rest real ones with noise)", flush=True)
     speed_users = make_users(full, rows, 2, args.seed)

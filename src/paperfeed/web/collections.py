@@ -19,7 +19,7 @@ from paperfeed.store import collection_follows as follows
 from paperfeed.store import collections as store
 from paperfeed.store.changes import current as current_seq
 from paperfeed.store.feed import activity_for
-from paperfeed.web.auth import OptionalUser
+from paperfeed.web.auth import CurrentUser, OptionalUser
 from paperfeed.web.clock import now
 from paperfeed.web.collection_export import FORMATS, collection_url, filename, render_export
 from paperfeed.web.deps import SessionDep, etag_for, not_modified, paper_or_404, render
@@ -233,10 +233,8 @@ def edit(request: Request, user: OptionalUser, session: SessionDep, owner: str, 
 
 
 @router.post("/c/{owner}/{slug}/follow")
-def follow(user: OptionalUser, session: SessionDep, owner: str, slug: str):
+def follow(user: CurrentUser, session: SessionDep, owner: str, slug: str):
     """Follow someone's public or unlisted collection: its new papers reach your webhooks."""
-    if user is None:
-        raise HTTPException(401, "Please sign in first.")
     view = visible(session, owner, slug, user)
     try:
         follows.follow_collection(session, user, view.collection)
@@ -247,9 +245,7 @@ def follow(user: OptionalUser, session: SessionDep, owner: str, slug: str):
 
 
 @router.post("/c/{owner}/{slug}/unfollow")
-def unfollow(user: OptionalUser, session: SessionDep, owner: str, slug: str):
-    if user is None:
-        raise HTTPException(401, "Please sign in first.")
+def unfollow(user: CurrentUser, session: SessionDep, owner: str, slug: str):
     view = visible(session, owner, slug, user)
     follows.unfollow_collection(session, user.pk, view.collection.pk)
     session.commit()
