@@ -7,7 +7,7 @@ from __future__ import annotations
 import orjson
 import pytest
 from click.testing import CliRunner
-from collections_kit import save, token, world
+from collections_kit import token, world
 from community_kit import add_paper
 from conftest import FIXTURES
 from sqlalchemy import func, select, update

@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 import pytest
 from click.testing import CliRunner
-from community_kit import PASSWORD, add_user, client, make_app, signed_in
+from community_kit import add_user, client, make_app, signed_in
 from sqlalchemy import func, select
 
 from paperfeed.models import ApiToken, AuditLog, AuthorFollow, AuthorName, DailyEntry, Paper

@@ -220,7 +220,7 @@ def test_arxiv_raw_version_that_overflows_is_skipped():
     record = """<record><header><identifier>oai:arXiv.org:{id}</identifier></header><metadata>
       <arXivRaw xmlns="{raw}"><id>{id}</id><title>T</title><abstract>A</abstract>
       <version version="{v}"><date>Mon, 1 Jan 2024 10:00:00 GMT</date></version></arXivRaw></metadata></record>"""
-    doc = (f'<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><ListRecords>'
+    doc = ('<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><ListRecords>'
            + record.format(id="2401.00001", raw=raw, v="v99999999999999999999")
            + record.format(id="2401.00002", raw=raw, v="v2")
            + "</ListRecords></OAI-PMH>").encode()

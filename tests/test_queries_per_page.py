@@ -39,7 +39,7 @@ def test_a_signed_in_day_page_costs_the_same_queries_for_3_or_12_cards(db, setti
         add_paper(db, f"2611.{i:05d}", day=day)
     for i in range(12):
         add_paper(db, f"2611.{100 + i:05d}", day=other)
-    c.post(f"/api/papers/2611.00000/upvote", headers={"X-CSRF-Token": c.csrf()})
+    c.post("/api/papers/2611.00000/upvote", headers={"X-CSRF-Token": c.csrf()})
     few = queries_for(c, db, f"/papers/date/{day}")
     many = queries_for(c, db, f"/papers/date/{other}")
     assert few == many
