@@ -238,3 +238,46 @@ def test_for_you_picks_go_to_the_users_webhook_once_a_day(loaded, settings):
     assert got.path == "/ada" and body["event"] == "for_you"
     papers = body["data"]["papers"]
     assert papers and robots[0] not in {p["id"] for p in papers}
+
+
+def test_on_a_larger_instance_papers_are_compared_centred(db, settings, monkeypatch):
+    """Above CENTRE_MIN_PAPERS the shared part of every vector is taken away first: 600 papers
+    that all share one strong direction, in three topics; five likes of one topic."""
+    import numpy as np
+    from datetime import datetime
+
+    from paperfeed.index.embed import DIM, MODEL_NAME
+    from paperfeed.index.passages import pack
+    from paperfeed.index.sync import sync_index
+    from paperfeed.rank import foryou
+    from paperfeed.records import Author, EntryRecord, PaperRecord
+    from paperfeed.store.papers import upsert_records
+
+    day = date(2026, 6, 3)
+    topic = {f"2606.{i:05d}": i % 3 for i in range(600)}
+    with db.session() as session:
+        upsert_records(session, [PaperRecord(
+            id=pid, title=f"Paper {pid}", abstract="An abstract.", authors=[Author("Ada Lovelace")],
+            categories=["cs.LG"], submitted_at=datetime(2026, 6, 2, 12), announced_on=day, source="arxiv",
+            abs_url=f"https://arxiv.org/abs/{pid}", entries=[EntryRecord(day=day, source="auto")]) for pid in topic])
+    rng = np.random.default_rng(7)
+    shared, *topics = (v / np.linalg.norm(v) for v in rng.normal(size=(4, DIM)))
+    with db.session() as session:
+        for pid, k in topic.items():
+            vec = 0.9 * shared + 0.35 * topics[k] + 0.3 * rng.normal(size=DIM) / np.sqrt(DIM)
+            paper = get_paper(session, pid)
+            session.add(PaperEmbedding(paper_pk=paper.pk, model=MODEL_NAME, content_hash=paper.content_hash,
+                                       text_hash="t", dim=DIM, vector=pack((vec / np.linalg.norm(vec))[None])))
+    forget_engines()
+    sync_index(db, settings)
+    user = add_user(db, settings, "ada")
+    liked = [pid for pid, k in topic.items() if k == 0][:5]
+    for pid in liked:
+        upvote(db, user, pid)
+    centred = []
+    real_centre = foryou._centre
+    monkeypatch.setattr(foryou, "_centre", lambda snap: centred.append(len(snap)) or real_centre(snap))
+    top = ids(db, user, window="all", limit=20)
+    assert centred == [600]
+    assert len(top) == 20 and {topic[pid] for pid in top} == {0} and not set(top) & set(liked)
+    forget_engines()
