@@ -25,10 +25,11 @@ def register(cli: click.Group) -> None:
 @click.option("--category", help="Only papers in this category (cs.LG) or archive (cs).")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only papers published on or after this day.")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Only papers published on or before this day.")
+@click.option("--exact", is_flag=True, help="Search the words as typed: no spelling corrections.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array (id, title, score, published, mode, ...).")
 @pass_app
 def search_cmd(app: AppContext, query: str, limit: int, offset: int, mode: str, category: str | None, since, until,
-               as_json: bool) -> None:
+               exact: bool, as_json: bool) -> None:
     """Search every paper for QUERY.
 
     QUERY may contain "exact phrases", author:name, author:"Full Name" and cat:cs.LG;
@@ -40,9 +41,12 @@ def search_cmd(app: AppContext, query: str, limit: int, offset: int, mode: str, 
     sync_keyword_if_free(app.db, app.settings)  # no server may be keeping this data dir current
     try:
         results = search(app.db, query, limit=limit, offset=offset, mode=mode, category=category,
-                          since=since.date() if since else None, until=until.date() if until else None)
+                          since=since.date() if since else None, until=until.date() if until else None,
+                          exact=exact)
     except SearchError as exc:
         raise click.UsageError(str(exc)) from exc
+    if results.corrected:
+        click.echo(f"showing results for: {results.corrected} (--exact to search the words as typed)", err=True)
     if results.notice:
         click.echo(results.notice, err=True)
     if as_json:

@@ -211,6 +211,10 @@ class KeywordIndex:
         out += [self._close_spellings(term) for term in stems if self._is_unknown(term)]
         return [(tantivy.Occur.Should, c) for c in out]
 
+    def doc_freq(self, term: str) -> int:
+        """How many papers hold the stemmed ``term`` in their text."""
+        return self.searcher().doc_freq("text", term) if term else 0
+
     def _is_unknown(self, term: str) -> bool:
         return len(term) >= MIN_FUZZY_CHARS and self.searcher().doc_freq("text", term) == 0
 
@@ -240,6 +244,11 @@ class KeywordIndex:
 
     def size_bytes(self) -> int:
         return sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
+
+
+def stems_of(words: list[str]) -> list[str]:
+    """Each word's stemmed term as the index holds it ("" for a word it would drop)."""
+    return [(_STEM.analyze(word) or [""])[0] for word in words]
 
 
 def analyze_words(text: str) -> list[str]:

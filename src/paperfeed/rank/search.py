@@ -28,6 +28,7 @@ from paperfeed.index.highlight import highlight, query_terms
 from paperfeed.index.keyword import KeywordIndex
 from paperfeed.index.status import eta_words
 from paperfeed.index.query import ParsedQuery, parse_query
+from paperfeed.index.spelling import corrections
 from paperfeed.index.vectors import VectorSnapshot
 from paperfeed.models import Paper
 from paperfeed.rank.fusion import Ranking, zscore_complete
@@ -70,6 +71,7 @@ class SearchResults:
     requested_mode: str = "hybrid"
     notice: str | None = None  # e.g. "Semantic search is still indexing (40%); showing keyword results."
     total: int = 0  # matches found (for keyword mode, all BM25 matches; else the fused candidates)
+    corrected: str | None = None  # the query searched instead, when words looked mistyped
 
 
 def search(db: Database, query: str, **options) -> SearchResults:
@@ -90,7 +92,9 @@ def search_in(
     since: date | None = None,
     until: date | None = None,
     highlights: bool = True,
+    exact: bool = False,
 ) -> SearchResults:
+    """``exact``: search the words as typed, without correcting the ones that look mistyped."""
     _validate(mode, limit, offset, since, until)
     parsed = parse_query(query or "")
     if category and category.strip():
@@ -103,6 +107,7 @@ def search_in(
         ranking, _ = _pinned_first(session, parsed, _fallback(session, parsed, depth, since, until), 0)
         return SearchResults(query=query, mode="keyword", hits=_hits(session, ranking[offset:], parsed, highlights),
                              requested_mode=mode, notice=DEGRADED_NOTICE, total=len(ranking))
+    corrected = None if exact else _correct_spelling(keyword, parsed)
     snap = engine.snapshot()
     used, notice = _effective_mode(keyword, snap, mode, parsed)
     if engine.behind(session):
@@ -111,7 +116,17 @@ def search_in(
                                    *_rank(settings, keyword, snap, parsed, used, depth, since, until))
     page = ranking[offset:offset + limit]
     hits = _hits(session, page, parsed, highlights)
-    return SearchResults(query=query, mode=used, hits=hits, requested_mode=mode, notice=notice, total=total)
+    return SearchResults(query=query, mode=used, hits=hits, requested_mode=mode, notice=notice, total=total,
+                         corrected=corrected)
+
+
+def _correct_spelling(keyword: KeywordIndex, parsed: ParsedQuery) -> str | None:
+    """Replace the words that look mistyped (index/spelling.py); the query searched, or None."""
+    fixes = corrections(keyword, parsed.words)
+    if not fixes:
+        return None
+    parsed.words = [fixes.get(word, word) for word in parsed.words]
+    return parsed.text
 
 
 def _validate(mode: str, limit: int, offset: int, since: date | None, until: date | None) -> None:

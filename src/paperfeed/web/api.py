@@ -192,11 +192,12 @@ def search_papers(
     category: str | None = None,
     since: date | None = None,
     until: date | None = None,
+    exact: bool = Query(False, description="search the words as typed: no spelling corrections"),
 ):
     if not q.strip():  # HF's list_papers() with no query: recent papers
         return _recent(request, session, limit, offset)
     results = search_in(session, request.app.state.settings, q, limit=limit, offset=offset, mode=mode, category=category,
-                     since=since, until=until)
+                        since=since, until=until, exact=exact)
     counts = activity_for(session, [h.paper.pk for h in results.hits])
     thumbs = thumb_infos(session, [h.paper.pk for h in results.hits])
     body = []
@@ -210,6 +211,8 @@ def search_papers(
     headers = {"X-Search-Mode": results.mode}
     if results.notice:
         headers["X-Search-Notice"] = results.notice.encode("ascii", "replace").decode()
+    if results.corrected:  # corrections are ASCII words (index/spelling.py); the rest as typed
+        headers["X-Search-Corrected"] = results.corrected.encode("ascii", "replace").decode()
     return JSONResponse(body, headers=headers)
 
 
