@@ -9,13 +9,15 @@ are the keyword index's document frequencies of the stemmed word, so the counts 
 instance's own; a correction must also be a word that at least ``MIN_FOUND`` of the 75k demo
 abstracts use as written (``keyword_df.tsv.gz``), since stems of non-words can be real
 ("agention" stems to "agent"). On the 76k demo: "langauge" is in 5 abstracts, "language" in
-32,976; "casual" (86) stays itself beside "causal" (2,128), and so does "bengal" (5) beside
-"bengali" (85).
+32,976; "casual" (86) stays itself beside "causal" (2,128). Rarity alone cannot tell
+"langauge" (5 abstracts) from "suture" (4), so a word that pyspellchecker's English word
+list knows is never corrected.
 """
 
 from __future__ import annotations
 
 import string
+from functools import lru_cache
 
 from paperfeed.index.keyphrases import document_frequencies
 from paperfeed.index.keyword import KeywordIndex, stems_of
@@ -48,7 +50,7 @@ def _checkable(word: str) -> bool:
 
 def _correction(keyword: KeywordIndex, word: str) -> str | None:
     found = keyword.doc_freq(stems_of([word])[0])
-    if found > max(RARE_MIN, keyword.num_docs // RARE_SHARE):
+    if found > max(RARE_MIN, keyword.num_docs // RARE_SHARE) or _is_english(word):
         return None
     known, _ = document_frequencies()
     candidates = sorted(c for c in edits(word) if known.get(c, 0) >= MIN_FOUND)
@@ -61,6 +63,17 @@ def _correction(keyword: KeywordIndex, word: str) -> str | None:
     if best is None or counts[best] < max(MIN_FOUND, MIN_GAIN * (found + 1)):
         return None
     return best
+
+
+@lru_cache(maxsize=1)
+def _english():
+    from spellchecker import SpellChecker
+
+    return SpellChecker(language="en", distance=1).word_frequency
+
+
+def _is_english(word: str) -> bool:
+    return word in _english()
 
 
 def edits(word: str) -> set[str]:
