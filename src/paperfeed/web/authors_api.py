@@ -89,7 +89,7 @@ def follow(user: CurrentUser, session: SessionDep, data: FollowIn):
 
 
 @router.delete("/me/authors/{name:path}", summary="Stop following an author", status_code=204,
-               response_class=Response, responses=errors(400, 401, 403, 404))
+               response_class=Response, responses=errors(400, 401, 403, 404, 422))
 def unfollow(user: CurrentUser, session: SessionDep, name: str):
     if not store.unfollow_author(session, user.pk, _checked_name(name)):
         raise HTTPException(404, f"You do not follow {name!r}.")
